@@ -1,0 +1,33 @@
+internal import Dispatch
+
+/// A serial executor backed by a private dispatch queue, for actors whose methods make blocking C calls.
+///
+/// Swift concurrency's cooperative pool has one thread per core; a blocking `read(2)` inside hiredis or
+/// libcurl on that pool stalls unrelated tasks. An actor whose `unownedExecutor` is one of these runs every
+/// isolated method on the private queue instead. Private serial queues are "overcommit" in libdispatch:
+/// when a job blocks, the next queue gets a fresh thread rather than waiting for a cooperative one.
+///
+/// The same small type exists in `TokenStore` for the Redis and HTTP clients; it is internal on purpose so the
+/// two library targets do not need a shared dependency just for this.
+final class BlockingIOExecutor: SerialExecutor {
+    /// The queue every job of the owning actor runs on.
+    let queue: DispatchQueue
+
+    /// Creates an executor with its own serial queue.
+    /// - Parameter label: the dispatch queue label, shown in debuggers and crash reports.
+    init(label: String) {
+        self.queue = DispatchQueue(label: label)
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedSerialExecutor()
+        queue.async {
+            job.runSynchronously(on: executor)
+        }
+    }
+
+    func checkIsolated() {
+        dispatchPrecondition(condition: .onQueue(queue))
+    }
+}

@@ -1,0 +1,86 @@
+# shellcheck shell=bash
+# Shared helpers for the test scripts: logging, privilege escalation, apt packages, ports and secrets.
+# Sourced by scripts/test.sh; expects `set -euo pipefail` in the caller.
+
+log() { printf '==> %s\n' "$*" >&2; }
+warn() { printf '==> WARNING: %s\n' "$*" >&2; }
+die() {
+    printf '==> ERROR: %s\n' "$*" >&2
+    exit 1
+}
+
+# Runs a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+    if [[ $(id -u) -eq 0 ]]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "need root or sudo to run: $*"
+    fi
+}
+
+# Installs the given Debian packages, only those not installed yet; runs `apt-get update` only if something is missing.
+ensure_apt_packages() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$pkg")
+        fi
+    done
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        log "System packages present: $*"
+        return 0
+    fi
+    command -v apt-get >/dev/null 2>&1 || die "missing packages (${missing[*]}) and no apt-get to install them"
+    log "Installing missing packages: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Prints a random hex secret (default 24 bytes = 48 characters; URL-safe, needs no escaping). Never log it.
+generate_secret() {
+    od -An -N"${1:-24}" -tx1 /dev/urandom | tr -d ' \n'
+}
+
+# Succeeds if something accepts TCP connections on 127.0.0.1:$1.
+port_in_use() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Prints a random loopback port in 20000-59999 on which nothing listens right now. Servers can still lose a race
+# for it, so callers retry on "address already in use".
+pick_free_port() {
+    local attempt port
+    for attempt in $(seq 1 50); do
+        port=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
+        if ! port_in_use "$port"; then
+            printf '%s\n' "$port"
+            return 0
+        fi
+    done
+    die "could not find a free loopback port after $attempt attempts"
+}
+
+# Prints the last lines of a log file to stderr, indented.
+show_log_tail() {
+    local file=$1 lines=${2:-30}
+    if [[ -f $file ]]; then
+        printf -- '--- last %s lines of %s ---\n' "$lines" "$file" >&2
+        tail -n "$lines" "$file" | sed 's/^/    /' >&2
+        printf -- '---\n' >&2
+    fi
+}
+
+# Waits until the command succeeds, at most $1 seconds (checked every 0.2 s). Returns 1 on timeout.
+wait_until() {
+    local timeout=$1
+    shift
+    local deadline=$((SECONDS + timeout))
+    until "$@" >/dev/null 2>&1; do
+        if ((SECONDS >= deadline)); then
+            return 1
+        fi
+        sleep 0.2
+    done
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The project's test command (README, CI): `bash scripts/test.sh [swift test arguments...]`.
+#
+# On a fresh Debian 12 with the Swift toolchain, as root or with sudo, it
+#   1. installs the system packages the build and tests need, only those missing;
+#   2. starts a throwaway Redis (random requirepass) and a throwaway PostgreSQL (random password) on free loopback
+#      ports, with all their files in one temp dir;
+#   3. exports ORCA_TEST_REDIS_URL and ORCA_TEST_DATABASE_URL so the integration tests run;
+#   4. runs `swift test "$@"` and exits with its status.
+# Both servers are stopped and the temp dir removed on every exit path (success, failure, Ctrl-C, TERM).
+# Secrets are generated per run and never printed.
+set -euo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO_ROOT"
+
+# shellcheck source=scripts/lib/common.sh
+source scripts/lib/common.sh
+# shellcheck source=scripts/lib/redis.sh
+source scripts/lib/redis.sh
+# shellcheck source=scripts/lib/postgres.sh
+source scripts/lib/postgres.sh
+
+ORCA_TEST_WORK_DIR=""
+SWIFT_TEST_PID=""
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    set +e
+    if [[ -n $SWIFT_TEST_PID ]] && kill -0 "$SWIFT_TEST_PID" 2>/dev/null; then
+        log "Stopping swift test (process group $SWIFT_TEST_PID)"
+        kill -TERM -- "-$SWIFT_TEST_PID" 2>/dev/null || kill -TERM "$SWIFT_TEST_PID" 2>/dev/null
+        wait "$SWIFT_TEST_PID" 2>/dev/null
+    fi
+    stop_all_redis
+    stop_postgres
+    if [[ -n $ORCA_TEST_WORK_DIR && -d $ORCA_TEST_WORK_DIR ]]; then
+        rm -rf -- "$ORCA_TEST_WORK_DIR"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then
+    export PATH="/opt/swift/usr/bin:$PATH"
+fi
+command -v swift >/dev/null 2>&1 || die "swift is not on PATH; install the Swift toolchain first"
+
+ensure_apt_packages pkg-config libhiredis-dev libpq-dev libcurl4-openssl-dev redis-server postgresql
+
+# One temp dir for everything, under /tmp (not $TMPDIR, which may sit where the PostgreSQL OS user cannot go);
+# 755 so that user can reach its own subdirectory. Secrets inside live in 700 subdirectories.
+ORCA_TEST_WORK_DIR=$(mktemp -d /tmp/orca-test.XXXXXXXX)
+chmod 755 "$ORCA_TEST_WORK_DIR"
+export ORCA_TEST_WORK_DIR
+log "Temporary server files in $ORCA_TEST_WORK_DIR"
+
+start_redis main
+export ORCA_TEST_REDIS_URL="redis://:${REDIS_PASSWORD}@127.0.0.1:${REDIS_PORT}/0"
+
+start_postgres orca_test
+export ORCA_TEST_DATABASE_URL="postgres://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/${PG_DATABASE}?sslmode=disable"
+
+log "Running swift test${*:+ $*}"
+# In its own process group (setsid) and waited for in the background, so that INT/TERM reach the trap at once and
+# cleanup can stop the whole tree (swift-build, compilers, the test runner) before the servers go away.
+setsid --wait swift test "$@" </dev/null &
+SWIFT_TEST_PID=$!
+set +e
+wait "$SWIFT_TEST_PID"
+status=$?
+set -e
+SWIFT_TEST_PID=""
+if [[ $status -eq 0 ]]; then
+    log "swift test passed"
+else
+    log "swift test failed with exit status $status"
+fi
+exit "$status"
