@@ -61,3 +61,14 @@ struct InstrumentTests {
         #expect(nan?.code == .invalidPrice)
     }
 }
+
+@Suite("Series")
+struct SeriesTests {
+    @Test("the 16 default series and their labels")
+    func defaults() {
+        #expect(Series.seedDefaults.count == 16)
+        #expect(Series.seedDefaults.first?.description == "NQ 5min")
+        #expect(Series.seedDefaults.last?.description == "MES 1hour")
+        #expect(Set(Series.seedDefaults).count == 16)
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import CandleCore
+import Foundation
+
+/// An ISO-8601 instant given on the command line (`2026-03-08T22:00:00Z`, or a bare date `2026-03-08` = 00:00 UTC).
+struct InstantArgument: ExpressibleByArgument {
+    let date: Date
+
+    init?(argument: String) {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: argument) {
+            self.date = date
+            return
+        }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: argument) {
+            self.date = date
+            return
+        }
+        guard let day = try? CalendarDay(parsing: argument) else { return nil }
+        self.date = day.instant(hour: 0, minute: 0, in: .gmt)
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+}
+
+/// A timeframe option (`5`, `5m`, `15min`, `1h` …).
+struct TimeframeArgument: ExpressibleByArgument {
+    let timeframe: Timeframe
+
+    init?(argument: String) {
+        guard let timeframe = Timeframe(argument) else { return nil }
+        self.timeframe = timeframe
+    }
+
+    var defaultValueDescription: String { timeframe.label }
+}
+
+/// Formats instants for terminal output: UTC and New York side by side.
+enum Show {
+    static func instant(_ date: Date) -> String {
+        let utc = date.formatted(.iso8601)
+        let ny = date.formatted(
+            Date.VerbatimFormatStyle(
+                format: "\(weekday: .abbreviated) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits)",
+                timeZone: TimeZone(identifier: "America/New_York")!, calendar: Calendar(identifier: .gregorian)))
+        return "\(utc) (\(ny) New York)"
+    }
+
+    static func instruments(_ roots: [String]) throws -> [Instrument] {
+        if roots.isEmpty { return Instrument.builtIns }
+        return try roots.map { root in
+            do { return try Instrument.named(root) } catch { throw ValidationError(String(describing: error)) }
+        }
+    }
+}
