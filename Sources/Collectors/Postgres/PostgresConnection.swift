@@ -132,7 +132,114 @@ public final class PostgresConnection {
             throw lostOrFailed(String(cString: PQerrorMessage(connection)))
         }
         defer { PQclear(result) }
+        return try check(result)
+    }
 
+    /// Runs one or more SQL statements separated by semicolons, without parameters, through the simple query
+    /// protocol (`PQexec`), and returns the result of the last one. Use it for DDL scripts; never interpolate values.
+    ///
+    /// Outside an explicit transaction the statements run in one implicit transaction: if one fails, none is applied.
+    /// - Throws: like ``execute(_:parameters:)``; `COPY` is refused with ``PostgresError/Code/unsupportedResult``.
+    public func executeScript(_ sql: String) throws -> PostgresResult {
+        guard !sql.utf8.contains(0) else {
+            throw PostgresError(.invalidParameters, "SQL text must not contain NUL characters")
+        }
+        guard let result = PQexec(connection, sql) else {
+            throw lostOrFailed(String(cString: PQerrorMessage(connection)))
+        }
+        defer { PQclear(result) }
+        return try check(result)
+    }
+
+    /// Runs `body` inside `BEGIN` … `COMMIT`; rolls back and rethrows when `body` (or `COMMIT`) throws.
+    ///
+    /// A `ROLLBACK` that fails because the connection is gone is ignored: the server rolls back on its own.
+    public func transaction<Result>(_ body: () throws -> Result) throws -> Result {
+        _ = try execute("BEGIN")
+        do {
+            let value = try body()
+            _ = try execute("COMMIT")
+            return value
+        } catch {
+            if isUsable {
+                _ = try? execute("ROLLBACK")
+            }
+            throw error
+        }
+    }
+
+    /// Runs a `COPY … FROM STDIN` statement and streams `chunks` to the server as its data, in the format the
+    /// statement names (text format by default: tab-separated columns, `\N` for NULL, one row per line).
+    ///
+    /// Chunks may split rows anywhere; they are sent as they are produced, so the server parses while the caller
+    /// formats. Returns the result whose ``PostgresResult/affectedRows`` is the number of rows copied.
+    /// - Throws: ``PostgresError``: ``PostgresError/Code/queryFailed`` with the SQLSTATE when the statement or the
+    ///   data is rejected (e.g. `22P02` for a malformed value; nothing is copied and the connection stays usable),
+    ///   ``PostgresError/Code/unsupportedResult`` when `sql` is not a `COPY … FROM STDIN`, or
+    ///   ``PostgresError/Code/connectionLost``.
+    public func copyIn<Chunks: Sequence>(_ sql: String, chunks: Chunks) throws -> PostgresResult
+    where Chunks.Element == [UInt8] {
+        guard !sql.utf8.contains(0) else {
+            throw PostgresError(.invalidParameters, "SQL text must not contain NUL characters")
+        }
+        guard let started = PQexec(connection, sql) else {
+            throw lostOrFailed(String(cString: PQerrorMessage(connection)))
+        }
+        let status = PQresultStatus(started)
+        guard status == PGRES_COPY_IN else {
+            defer { PQclear(started) }
+            if status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH {
+                abandonCopy()
+                throw PostgresError(.unsupportedResult, "copyIn(_:chunks:) needs a COPY … FROM STDIN statement")
+            }
+            _ = try check(started)
+            throw PostgresError(.unsupportedResult, "copyIn(_:chunks:) needs a COPY … FROM STDIN statement")
+        }
+        PQclear(started)
+
+        var sendFailure: String?
+        for chunk in chunks where !chunk.isEmpty {
+            let sent = chunk.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) {
+                    PQputCopyData(connection, $0.baseAddress, Int32($0.count))
+                }
+            }
+            if sent != 1 {
+                sendFailure = String(cString: PQerrorMessage(connection))
+                break
+            }
+        }
+        if sendFailure == nil, PQputCopyEnd(connection, nil) != 1 {
+            sendFailure = String(cString: PQerrorMessage(connection))
+        }
+
+        // Collect every result until libpq says the command is over; the last one tells success or failure.
+        var copied: PostgresResult?
+        var failure: PostgresError?
+        while let result = PQgetResult(connection) {
+            defer { PQclear(result) }
+            do {
+                copied = try check(result)
+            } catch {
+                failure = failure ?? error
+            }
+        }
+        if let sendFailure, PQstatus(connection) != CONNECTION_OK {
+            throw lostOrFailed(sendFailure)
+        }
+        if let failure {
+            throw failure
+        }
+        guard let copied, sendFailure == nil else {
+            throw lostOrFailed(sendFailure ?? String(cString: PQerrorMessage(connection)))
+        }
+        return copied
+    }
+
+    // MARK: - Private
+
+    /// Turns a finished result into a value or the matching error; `result` stays owned by the caller.
+    private func check(_ result: OpaquePointer) throws(PostgresError) -> PostgresResult {
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
             return Self.copy(result)
@@ -149,8 +256,6 @@ public final class PostgresConnection {
             throw PostgresError(.queryFailed, Self.tidy(message), sqlState: sqlState, redacting: secrets)
         }
     }
-
-    // MARK: - Private
 
     private func lostOrFailed(_ message: String) -> PostgresError {
         if PQstatus(connection) != CONNECTION_OK {
