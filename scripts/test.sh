@@ -5,7 +5,9 @@
 #   1. installs the system packages the build and tests need, only those missing;
 #   2. starts a throwaway Redis (random requirepass) and a throwaway PostgreSQL (random password) on free loopback
 #      ports, with all their files in one temp dir;
-#   3. exports ORCA_TEST_REDIS_URL and ORCA_TEST_DATABASE_URL so the integration tests run;
+#   3. exports ORCA_TEST_REDIS_URL and ORCA_TEST_DATABASE_URL so the integration tests run, plus a second PostgreSQL
+#      for the outage test: ORCA_TEST_FAULT_DATABASE_URL and the commands ORCA_TEST_PG_STOP / ORCA_TEST_PG_START that
+#      stop and restart it (run with /bin/sh -c);
 #   4. runs `swift test "$@"` and exits with its status.
 # Both servers are stopped and the temp dir removed on every exit path (success, failure, Ctrl-C, TERM).
 # Secrets are generated per run and never printed.
@@ -49,7 +51,7 @@ if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then
 fi
 command -v swift >/dev/null 2>&1 || die "swift is not on PATH; install the Swift toolchain first"
 
-ensure_apt_packages pkg-config libhiredis-dev libpq-dev libcurl4-openssl-dev redis-server postgresql
+ensure_apt_packages pkg-config openssl libhiredis-dev libpq-dev libcurl4-openssl-dev redis-server postgresql
 
 # One temp dir for everything, under /tmp (not $TMPDIR, which may sit where the PostgreSQL OS user cannot go);
 # 755 so that user can reach its own subdirectory. Secrets inside live in 700 subdirectories.
@@ -60,9 +62,24 @@ log "Temporary server files in $ORCA_TEST_WORK_DIR"
 
 start_redis main
 export ORCA_TEST_REDIS_URL="redis://:${REDIS_PASSWORD}@127.0.0.1:${REDIS_PORT}/0"
+# The Redis binary, for tests that start, stop and restart servers of their own.
+ORCA_TEST_REDIS_SERVER=$(command -v redis-server)
+export ORCA_TEST_REDIS_SERVER
+
+make_test_certificates
+start_redis_tls tls
+export ORCA_TEST_REDIS_TLS_URL="rediss://:${REDIS_PASSWORD}@localhost:${REDIS_PORT}/0"
+export ORCA_TEST_REDIS_CA_FILE="$TLS_CA_FILE"
+export ORCA_TEST_REDIS_WRONG_CA_FILE="$TLS_WRONG_CA_FILE"
 
 start_postgres orca_test
 export ORCA_TEST_DATABASE_URL="postgres://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/${PG_DATABASE}?sslmode=disable"
+
+# A second cluster that one test stops for 30 s and starts again (outage test); the shared one above stays up.
+start_postgres orca_fault postgres-fault
+export ORCA_TEST_FAULT_DATABASE_URL="postgres://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/${PG_DATABASE}?sslmode=disable"
+export ORCA_TEST_PG_STOP="$PG_STOP_COMMAND"
+export ORCA_TEST_PG_START="$PG_START_COMMAND"
 
 log "Running swift test${*:+ $*}"
 # In its own process group (setsid) and waited for in the background, so that INT/TERM reach the trap at once and

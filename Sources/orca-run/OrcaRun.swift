@@ -15,12 +15,12 @@ struct OrcaRun: AsyncParsableCommand {
               calendar    Is the market open? Sessions, next open/close, expected bars.
               contracts   Front-month contract, expiry and roll date per instrument.
               schedule    Explain cron expressions brought from the old pg_cron setup.
+              simulate    A local Tradovate simulator (REST + market-data WebSocket).
+              tokens      Log in / renew Tradovate tokens and write them to Redis; show their TTLs.
 
             PLANNED (not in this build yet)
               run         The daemon: token refresher + collector + sink + /health and /metrics.
               backfill    Page history into the sink with checkpoints.
-              tokens      Log in / renew Tradovate tokens and write them to Redis.
-              simulate    A local Tradovate simulator (REST + market-data WebSocket).
               health      Token TTLs, Redis/PostgreSQL reachability, per-series freshness.
               verify      Expected vs stored bars per series; --repair fetches holes.
 
@@ -30,6 +30,6 @@ struct OrcaRun: AsyncParsableCommand {
               orca-run schedule --pg-cron '*/50 * * * *'
             """,
         version: "0.1.0",
-        subcommands: [CalendarCommand.self, ContractsCommand.self, ScheduleCommand.self]
+        subcommands: [CalendarCommand.self, ContractsCommand.self, ScheduleCommand.self, SimulateCommand.self, TokensCommand.self]
     )
 }

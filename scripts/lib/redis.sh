@@ -48,7 +48,8 @@ start_redis() {
         ORCA_REDIS_PIDS+=("$pid")
         ORCA_REDIS_NAMES+=("$name")
 
-        if wait_until 20 redis_ready_or_dead "$port" "$password" "$pid" && kill -0 "$pid" 2>/dev/null; then
+        if wait_until 20 redis_ready_or_dead "$port" "$password" "$pid" "${REDIS_CLI_TLS_ARGS[@]}" \
+            && kill -0 "$pid" 2>/dev/null; then
             REDIS_PORT=$port
             REDIS_PASSWORD=$password
             REDIS_PID=$pid
@@ -74,8 +75,48 @@ start_redis() {
 # or as soon as the process has exited, so that the caller stops waiting and inspects the log.
 redis_ready_or_dead() {
     local port=$1 password=$2 pid=$3
+    shift 3
     kill -0 "$pid" 2>/dev/null || return 0
-    [[ $(REDISCLI_AUTH=$password redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null) == PONG ]]
+    [[ $(REDISCLI_AUTH=$password redis-cli "$@" -h 127.0.0.1 -p "$port" ping 2>/dev/null) == PONG ]]
+}
+
+# Extra redis-cli arguments for the readiness check (set by start_redis_tls).
+REDIS_CLI_TLS_ARGS=()
+
+# Creates a throwaway CA, a server certificate for the name localhost only (no IP address, so that name checks bite)
+# signed by it, and an unrelated "wrong" CA, in
+# $ORCA_TEST_WORK_DIR/tls. Sets TLS_CA_FILE, TLS_WRONG_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE.
+make_test_certificates() {
+    local dir="$ORCA_TEST_WORK_DIR/tls"
+    mkdir -p "$dir"
+    chmod 755 "$dir"
+    (
+        cd "$dir"
+        umask 077
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Orca Test CA" \
+            -keyout ca.key -out ca.crt >/dev/null 2>&1
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Orca Wrong CA" \
+            -keyout wrong-ca.key -out wrong-ca.crt >/dev/null 2>&1
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr >/dev/null 2>&1
+        printf 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
+        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext \
+            -out server.crt >/dev/null 2>&1
+        chmod 644 ca.crt wrong-ca.crt server.crt
+    ) || die "could not create test certificates with openssl"
+    TLS_CA_FILE="$dir/ca.crt"
+    TLS_WRONG_CA_FILE="$dir/wrong-ca.crt"
+    TLS_CERT_FILE="$dir/server.crt"
+    TLS_KEY_FILE="$dir/server.key"
+}
+
+# Starts a Redis that only accepts TLS connections (no plain port). Needs make_test_certificates first.
+start_redis_tls() {
+    local name=$1
+    REDIS_CLI_TLS_ARGS=(--tls --cacert "$TLS_CA_FILE")
+    start_redis "$name" tls-port "port 0" \
+        "tls-cert-file $TLS_CERT_FILE" "tls-key-file $TLS_KEY_FILE" "tls-ca-cert-file $TLS_CA_FILE" \
+        "tls-auth-clients no"
+    REDIS_CLI_TLS_ARGS=()
 }
 
 stop_all_redis() {

@@ -16,6 +16,7 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
             case protocolError
             case invalidURL
             case tlsUnsupported
+            case tlsFailed
         }
 
         private let base: Base
@@ -43,6 +44,9 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidURL = Code(.invalidURL)
         /// A `rediss://` (TLS) URL was given to a transport that only speaks plain TCP.
         public static let tlsUnsupported = Code(.tlsUnsupported)
+        /// The TLS handshake failed: the server's certificate is not trusted by the configured CA, its name does not
+        /// match, or a CA file could not be loaded.
+        public static let tlsFailed = Code(.tlsFailed)
 
         public var description: String { base.rawValue }
     }

@@ -1,0 +1,130 @@
+import CandleCore
+import Foundation
+import Testing
+import TokenStore
+import TradovateSimulator
+
+private let env = ProcessInfo.processInfo.environment
+
+/// Three `orca-run tokens refresh` processes sharing one Redis and one simulator renew each login exactly once.
+@Suite(
+    "Token refresh across processes (orca-run binary, real Redis, simulator)", .timeLimit(.minutes(2)),
+    .enabled(if: env["ORCA_TEST_REDIS_URL"] != nil, "set ORCA_TEST_REDIS_URL (scripts/test.sh does) to run against a real Redis"))
+struct CrossProcessRefreshTests {
+    /// `orca-run`, built next to the test bundle by `swift build` / `swift test`.
+    static var binary: URL? {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("orca-run")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    @Test("three processes at once → one renewal per login; old-layout keys written with the server's TTL")
+    func threeProcesses() async throws {
+        let binary = try #require(Self.binary, "orca-run must be built (swift build) next to the test bundle")
+        let users = (0..<2).map { SimulatorLogin(name: "XP_\($0)_\(UUID().uuidString.prefix(6))", password: "pw-\(UUID())", cid: $0 + 1, sec: "s-\(UUID())") }
+        var configuration = SimulatorConfiguration()
+        configuration.logins = users
+        let sim = try await SimulatorServer.start(configuration)
+        defer { Task { await sim.shutdown() } }
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("orca-xp-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let credentials = directory.appendingPathComponent("credentials.json").path
+        let entries = users.map {
+            ["name": $0.name, "password": $0.password, "cid": $0.cid, "sec": $0.sec, "accounts": ["\($0.name)-A", "\($0.name)-B"]]
+                as [String: any Sendable]
+        }
+        try JSONSerialization.data(withJSONObject: ["logins": entries]).write(to: URL(fileURLWithPath: credentials))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: credentials)
+        let environment = [
+            "REDIS_URL": env["ORCA_TEST_REDIS_URL"]!, "ORCA_TRADOVATE_URL": sim.restBaseURL.absoluteString,
+            "XDG_STATE_HOME": directory.path, "PATH": env["PATH"] ?? "/usr/bin",
+        ]
+        func refresh() async throws -> (Int32, String) {
+            try await runProcess(
+                binary.path, ["tokens", "refresh", "--credentials", credentials, "--if-older-than", "2"],
+                environment: environment)
+        }
+
+        let (firstStatus, firstOutput) = try await refresh()  // logs in
+        #expect(firstStatus == 0, "\(firstOutput)")
+        #expect(sim.stats.snapshot().loginsSucceeded == users.count)
+        try await Task.sleep(for: .milliseconds(2500))  // older than --if-older-than: the next runs must renew
+
+        async let a = refresh()
+        async let b = refresh()
+        async let c = refresh()
+        let results = try await [a, b, c]
+        for (status, output) in results { #expect(status == 0, "\(output)") }
+        let stats = sim.stats.snapshot()
+        #expect(stats.renewalsSucceeded == users.count)  // one per login, not three
+        #expect(stats.loginsSucceeded == users.count)
+        #expect(results.map(\.1).joined().contains("adopted"))
+
+        // The seed layout: every account key holds the raw token with the server's TTL.
+        let redis = try RedisClient(url: env["ORCA_TEST_REDIS_URL"]!)
+        for user in users {
+            let tokens = try await Set([user.name, "\(user.name)-A", "\(user.name)-B"].asyncMap {
+                try await redis.command("GET", "token:\($0)").stringValue ?? "missing"
+            })
+            #expect(tokens.count == 1)
+            #expect(!tokens.contains("missing"))
+            let ttl = try #require(try await redis.command("TTL", "token:\(user.name)").integerValue)
+            #expect(ttl > 5300 && ttl <= 5400)
+        }
+        let (statusCode, statusOutput) = try await runProcess(
+            binary.path, ["tokens", "status", "--credentials", credentials], environment: environment)
+        #expect(statusCode == 0, "\(statusOutput)")
+        #expect(statusOutput.contains("\(users[0].name)-B"))
+    }
+}
+
+extension Array where Element: Sendable {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}
+
+/// Runs `body` on a new thread (not Swift's cooperative pool, which has as many threads as cores and must not be
+/// blocked by `waitpid` or blocking sockets in tests).
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try body() })
+        }
+    }
+}
+
+/// Runs a program to completion with `posix_spawn` and `waitpid` on a plain thread (Foundation's `Process` can hang
+/// when waited for off the main thread on Linux), returning its exit status and combined output.
+func runProcess(_ path: String, _ arguments: [String], environment: [String: String]) async throws -> (Int32, String) {
+    try await onThread {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("orca-out-\(UUID().uuidString)").path
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0)=\($1)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        guard rc == 0 else { throw TokenStoreError(.transport, "cannot start \(path): \(rc)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(atPath: output)
+        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (exit, text)
+    }
+}

@@ -1,0 +1,252 @@
+import CandleCore
+import Foundation
+import Testing
+import TokenStore
+
+@Suite("TokenRefresher (scripted auth, manual clock)", .timeLimit(.minutes(1)))
+struct TokenRefresherTests {
+    let start = Date(timeIntervalSince1970: 1_795_000_000)
+
+    func make(
+        _ credentials: [TradovateCredentials], clock: ManualWallClock, auth: ScriptedAuth,
+        store: (any TokenProvider)? = nil, configuration: TokenRefresher.Configuration = .init(),
+        logs: CapturedLogs? = nil
+    ) -> (TokenRefresher, any TokenProvider) {
+        let store = store ?? InMemoryTokenProvider(clock: clock)
+        let refresher = TokenRefresher(
+            logins: credentials, auth: auth, store: store, locks: nil, configuration: configuration, clock: clock,
+            logger: logs?.logger() ?? .init(label: "quiet", factory: { _ in SwiftLogNoOpLogHandlerShim() }))
+        return (refresher, store)
+    }
+
+    @Test("100 concurrent callers share one login, then one renewal")
+    func singleFlight() async throws {
+        let clock = ManualWallClock(now: start)
+        let auth = ScriptedAuth(clock: clock)
+        let login = fakeCredentials()
+        let (refresher, store) = make([login], clock: clock, auth: auth)
+        let tokens = try await withThrowingTaskGroup(of: Token.self) { group in
+            for _ in 0..<100 { group.addTask { try await refresher.token(for: login.name) } }
+            return try await group.reduce(into: [Token]()) { $0.append($1) }
+        }
+        #expect(Set(tokens).count == 1)
+        #expect(await auth.loginCalls == 1)
+        #expect(try await store.token(for: login.name) == tokens[0])
+
+        clock.advance(by: 76 * 60)  // inside the 15-minute margin
+        await auth.setRenewDelay(1)  // keep the renewal in flight while all callers arrive
+        let renewing = Task {
+            try await withThrowingTaskGroup(of: Token.self) { group in
+                for _ in 0..<100 { group.addTask { try await refresher.token(for: login.name) } }
+                return try await group.reduce(into: [Token]()) { $0.append($1) }
+            }
+        }
+        await clock.waitForSleepers(1)
+        clock.advance(by: 1)
+        let renewed = try await renewing.value
+        #expect(Set(renewed).count == 1)
+        #expect(renewed[0] != tokens[0])
+        #expect(await auth.renewCalls == 1)
+        #expect(await refresher.statistics.renewals == 1)
+    }
+
+    @Test("a fresh token is not renewed; one inside the margin is")
+    func margin() async throws {
+        let clock = ManualWallClock(now: start)
+        let auth = ScriptedAuth(clock: clock)
+        let login = fakeCredentials()
+        let (refresher, _) = make([login], clock: clock, auth: auth)
+        let first = try await refresher.token(for: login.name)
+        clock.advance(by: 74 * 60)  // 16 min left
+        #expect(try await refresher.token(for: login.name) == first)
+        #expect(await auth.renewCalls == 0)
+        clock.advance(by: 2 * 60)  // 14 min left
+        let second = try await refresher.token(for: login.name)
+        #expect(second != first)
+        #expect(second.expirationTime == clock.now().addingTimeInterval(90 * 60))
+        #expect(await auth.renewCalls == 1)
+    }
+
+    @Test("a revoked token leads to a fresh login")
+    func revokedRelogin() async throws {
+        let clock = ManualWallClock(now: start)
+        let auth = ScriptedAuth(clock: clock)
+        let login = fakeCredentials()
+        let (refresher, _) = make([login], clock: clock, auth: auth)
+        let first = try await refresher.token(for: login.name)
+        await auth.revoke(first)
+        clock.advance(by: 80 * 60)
+        let second = try await refresher.token(for: login.name)
+        #expect(second != first)
+        #expect(await auth.loginCalls == 2)
+    }
+
+    @Test("an expired token is replaced by a login, never renewed")
+    func expiredRelogin() async throws {
+        let clock = ManualWallClock(now: start)
+        let auth = ScriptedAuth(clock: clock)
+        let login = fakeCredentials()
+        let (refresher, _) = make([login], clock: clock, auth: auth)
+        _ = try await refresher.token(for: login.name)
+        clock.advance(by: 3 * 3600)
+        _ = try await refresher.token(for: login.name)
+        #expect(await auth.renewCalls == 0)
+        #expect(await auth.loginCalls == 2)
+        #expect(await auth.expiredUses.isEmpty)
+    }
+
+    @Test("a captcha stops logins for an hour")
+    func captcha() async throws {
+        let clock = ManualWallClock(now: start)
+        let auth = ScriptedAuth(clock: clock)
+        let login = fakeCredentials()
+        let (refresher, _) = make([login], clock: clock, auth: auth)
+        await auth.failNextLogin(with: TokenStoreError(.captchaRequired, login: login.name, "captcha", retryAfter: 3600))
+        let error = await #expect(throws: TokenStoreError.self) { try await refresher.token(for: login.name) }
+        #expect(error?.code == .captchaRequired)
+        clock.advance(by: 30 * 60)
+        let again = await #expect(throws: TokenStoreError.self) { try await refresher.token(for: login.name) }
+        #expect(again?.code == .captchaRequired)
+        #expect(await auth.loginCalls == 1)  // the second attempt never reached Tradovate
+        clock.advance(by: 31 * 60)
+        _ = try await refresher.token(for: login.name)
+        #expect(await auth.loginCalls == 2)
+    }
+
+    @Test("bad credentials give a clear error naming the login")
+    func badCredentials() async throws {
+        let clock = ManualWallClock(now: start)
+        let auth = ScriptedAuth(clock: clock)
+        let login = fakeCredentials("APEX_BAD")
+        let (refresher, _) = make([login], clock: clock, auth: auth)
+        await auth.failNextLogin(with: TokenStoreError(.loginRejected, login: login.name, "Tradovate said: Incorrect username or password"))
+        let error = await #expect(throws: TokenStoreError.self) { try await refresher.token(for: login.name) }
+        #expect(error?.code == .loginRejected)
+        #expect(error?.description.contains("APEX_BAD") == true)
+        let unknown = await #expect(throws: TokenStoreError.self) { try await refresher.token(for: "nobody") }
+        #expect(unknown?.code == .missingCredentials)
+    }
+
+    @Test("the budget guard refuses a renewal storm and keeps the current token")
+    func budget() async throws {
+        let clock = ManualWallClock(now: start)
+        let auth = ScriptedAuth(clock: clock)
+        let login = fakeCredentials()
+        let (refresher, _) = make(
+            [login], clock: clock, auth: auth, configuration: .init(maximumRenewalsPerHour: 2))
+        _ = try await refresher.token(for: login.name)
+        _ = try await refresher.refreshNow(login.name)
+        clock.advance(by: 1)
+        let second = try await refresher.refreshNow(login.name)
+        clock.advance(by: 1)
+        let error = await #expect(throws: TokenStoreError.self) { try await refresher.refreshNow(login.name) }
+        #expect(error?.code == .renewalBudgetExhausted)
+        #expect(await auth.renewCalls == 2)
+        #expect(await refresher.statistics.budgetRefusals == 1)
+        #expect(try await refresher.token(for: login.name) == second)
+    }
+
+    @Test("24 simulated hours: one login, at most 24h/(lifetime − margin) renewals, never expired")
+    func day() async throws {
+        let clock = ManualWallClock(now: start)
+        let auth = ScriptedAuth(clock: clock)
+        let logins = [fakeCredentials(), fakeCredentials()]
+        let (refresher, store) = make(logins, clock: clock, auth: auth)
+        let service = Task { try await refresher.run() }
+        let end = start.addingTimeInterval(24 * 3600)
+        var worstLeft = TimeInterval.infinity
+        while clock.now() < end {
+            await clock.waitForSleepers(1)
+            for login in logins {
+                let token = try #require(try await store.token(for: login.name))
+                worstLeft = min(worstLeft, token.secondsLeft(at: clock.now()))
+            }
+            guard let next = clock.nextDeadline else { break }
+            clock.set(to: min(next, end))
+        }
+        service.cancel()
+        try await service.value
+        let budget = Int((24 * 3600) / (75 * 60.0))  // 19
+        #expect(await auth.loginCalls == logins.count)
+        #expect(await auth.renewCalls <= budget * logins.count)
+        #expect(await auth.renewCalls >= (budget - 1) * logins.count)
+        #expect(await auth.expiredUses.isEmpty)
+        #expect(worstLeft > 0)
+    }
+
+    @Test("when the store fails, the in-memory copy is served and written back later")
+    func storageDown() async throws {
+        let clock = ManualWallClock(now: start)
+        let auth = ScriptedAuth(clock: clock)
+        let login = fakeCredentials()
+        let flaky = FlakyStore(clock: clock)
+        await flaky.setDown(true)
+        let (refresher, _) = make([login], clock: clock, auth: auth, store: flaky)
+        let token = try await refresher.token(for: login.name)
+        #expect(await refresher.statistics.storageFailures > 0)
+        #expect(try await refresher.token(for: login.name) == token)
+        let service = Task { try await refresher.run() }
+        await clock.waitForSleepers(1)
+        await flaky.setDown(false)
+        clock.advance(by: 30)
+        await clock.waitForSleepers(1)
+        #expect(await flaky.peek(login.name) == token)
+        service.cancel()
+        try await service.value
+    }
+
+    @Test("no secret appears in any log line or error text, even on failures")
+    func noSecretsInLogs() async throws {
+        let clock = ManualWallClock(now: start)
+        let auth = ScriptedAuth(clock: clock)
+        let login = fakeCredentials(aliases: ["PA-1"])
+        let logs = CapturedLogs()
+        let (refresher, _) = make([login], clock: clock, auth: auth, logs: logs)
+        let service = Task { try await refresher.run() }
+        await clock.waitForSleepers(1)
+        let token = try await refresher.token(for: login.name)
+        await auth.failRenewals(with: TokenStoreError(.serverError, login: login.name, "HTTP 503"))
+        var errors: [String] = []
+        for _ in 0..<6 {
+            clock.advanceToNextDeadline()
+            await clock.waitForSleepers(1)
+        }
+        errors.append(await refresher.statistics.lastError.values.joined())
+        await auth.revoke(token)
+        await auth.failRenewals(with: nil)
+        clock.advance(by: 3 * 3600)
+        await clock.waitForSleepers(1)
+        service.cancel()
+        try await service.value
+        let secrets = [login.password, login.secret, token.accessToken, token.marketDataToken]
+        let text = logs.all.joined(separator: "\n") + errors.joined()
+        #expect(!logs.all.isEmpty)
+        for secret in secrets { #expect(!text.contains(secret)) }
+    }
+}
+
+/// A store that can be switched off, to exercise the refresher's storage fallback.
+actor FlakyStore: TokenProvider {
+    private let inner: any TokenProvider
+    private var down = false
+
+    init(clock: any WallClock) { inner = InMemoryTokenProvider(clock: clock) }
+
+    func setDown(_ value: Bool) { down = value }
+    func peek(_ account: String) async -> Token? { try? await inner.token(for: account) }
+
+    func token(for account: String) async throws -> Token? {
+        if down { throw TokenStoreError(.storageUnavailable, "down") }
+        return try await inner.token(for: account)
+    }
+
+    func store(_ token: Token, aliases: [String]) async throws {
+        if down { throw TokenStoreError(.storageUnavailable, "down") }
+        try await inner.store(token, aliases: aliases)
+    }
+
+    func remove(account: String) async throws {
+        if down { throw TokenStoreError(.storageUnavailable, "down") }
+        try await inner.remove(account: account)
+    }
+}
