@@ -53,3 +53,48 @@ struct CandleTestingTests {
         #expect(await sink.writes.count == 2)
     }
 }
+
+/// The strategy test shown in Docs/testing.md: a toy moving-average crossover, fed scripted bars, with its signals
+/// written to a recording sink and time from a manual clock.
+struct Crossover {
+    let fast: Int
+    let slow: Int
+
+    /// `+1` when the fast average crosses above the slow one at a bar, `-1` when it crosses below.
+    func signals(_ bars: [Candle]) -> [(Date, Int)] {
+        var result: [(Date, Int)] = []
+        var previous: Int?
+        for index in slow..<bars.count {
+            let closes = bars[...index].map(\.close)
+            let fastAverage = closes.suffix(fast).reduce(0, +) / Double(fast)
+            let slowAverage = closes.suffix(slow).reduce(0, +) / Double(slow)
+            let side = fastAverage > slowAverage ? 1 : -1
+            if let previous, previous != side { result.append((bars[index].start, side)) }
+            previous = side
+        }
+        return result
+    }
+}
+
+@Suite("Strategy example (Docs/testing.md)")
+struct StrategyExampleTests {
+    @Test("a crossover fires on a V-shaped market, and its bars land in the recording sink")
+    func crossover() async throws {
+        let clock = ManualWallClock(now: Date(timeIntervalSince1970: 1_795_000_000))
+        let start = Timeframe.fiveMinutes.barStart(containing: clock.now())
+        // 20 bars down, then 20 bars up: exactly one cross, upwards.
+        let closes = (0..<20).map { 21_000 - Double($0) * 2 } + (0..<20).map { 20_962 + Double($0) * 3 }
+        let bars = closes.enumerated().map { index, close in
+            Candle.fixture(start: start.addingTimeInterval(Double(index) * 300), open: close, close: close)
+        }
+        let sink = RecordingCandleSink()
+        _ = try await sink.write(bars)
+        clock.advance(by: 40 * 300)
+
+        let signals = Crossover(fast: 3, slow: 8).signals(try await sink.candles(of: Series(.nq, .fiveMinutes)))
+        #expect(signals.count == 1)
+        #expect(signals.first?.1 == 1)
+        #expect(signals.first.map { $0.0 > bars[20].start } == true)
+        #expect(await sink.writes.count == 1)
+    }
+}
