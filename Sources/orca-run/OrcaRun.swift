@@ -30,6 +30,8 @@ struct OrcaRun: AsyncParsableCommand {
               orca-run schedule --pg-cron '*/50 * * * *'
             """,
         version: "0.1.0",
-        subcommands: [CalendarCommand.self, ContractsCommand.self, ScheduleCommand.self, SimulateCommand.self, TokensCommand.self]
+        subcommands: [
+            CalendarCommand.self, ContractsCommand.self, ScheduleCommand.self, SimulateCommand.self, TokensCommand.self,
+        ]
     )
 }

@@ -45,7 +45,9 @@ struct CandleTests {
         let error = #expect(throws: CandleValidationError.self) { try candle.validate() }
         #expect(error?.code.description == code)
         #expect(error?.key == candle.key)
-        #expect(error?.description.hasPrefix("invalid bar NQ") == true || error?.description.contains("invalid bar") == true)
+        #expect(
+            error?.description.hasPrefix("invalid bar NQ") == true || error?.description.contains("invalid bar") == true
+        )
     }
 
     @Test("negative bid volume is caught too")

@@ -36,7 +36,9 @@ struct ContractTests {
 
     @Test("bad symbols are rejected", arguments: ["", "NQ", "NQZ", "Z5", "NQA5", "NQZ555", "1QZ5", "NQ-Z5"])
     func invalid(symbol: String) {
-        let error = #expect(throws: ContractError.self) { try Contract(parsing: symbol, reference: iso("2025-01-01T00:00:00Z")) }
+        let error = #expect(throws: ContractError.self) {
+            try Contract(parsing: symbol, reference: iso("2025-01-01T00:00:00Z"))
+        }
         #expect(error?.code == .invalidSymbol)
         #expect(error?.description.contains("'\(symbol)'") == true)
     }

@@ -37,8 +37,14 @@ struct InstrumentTests {
             ({ try Instrument(root: "1NQ", tickSize: 0.25, pointValue: 1, contractMonths: .quarterly) }, .invalidRoot),
             ({ try Instrument(root: "N-Q", tickSize: 0.25, pointValue: 1, contractMonths: .quarterly) }, .invalidRoot),
             ({ try Instrument(root: "NQ", tickSize: 0, pointValue: 1, contractMonths: .quarterly) }, .invalidTickSize),
-            ({ try Instrument(root: "NQ", tickSize: .nan, pointValue: 1, contractMonths: .quarterly) }, .invalidTickSize),
-            ({ try Instrument(root: "NQ", tickSize: 0.25, pointValue: -1, contractMonths: .quarterly) }, .invalidPointValue),
+            (
+                { try Instrument(root: "NQ", tickSize: .nan, pointValue: 1, contractMonths: .quarterly) },
+                .invalidTickSize
+            ),
+            (
+                { try Instrument(root: "NQ", tickSize: 0.25, pointValue: -1, contractMonths: .quarterly) },
+                .invalidPointValue
+            ),
             ({ try Instrument(root: "NQ", tickSize: 0.25, pointValue: 1, contractMonths: []) }, .noContractMonths),
         ]
         for (make, code) in cases {

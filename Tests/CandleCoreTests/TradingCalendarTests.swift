@@ -97,7 +97,8 @@ struct TradingCalendarTests {
         let custom = try TradingCalendar(holidays: [])
         #expect(custom.isOpen(at: iso("2025-12-25T15:00:00Z")))
         // A made-up closure on a regular Wednesday.
-        let closed = try TradingCalendar(holidays: [.init(CalendarDay(year: 2026, month: 11, day: 18), .closed, "Test")])
+        let closed = try TradingCalendar(holidays: [.init(CalendarDay(year: 2026, month: 11, day: 18), .closed, "Test")]
+        )
         #expect(!closed.isOpen(at: iso("2026-11-18T15:00:00Z")))
         #expect(!closed.isOpen(at: iso("2026-11-17T23:30:00Z")))  // the evening before belongs to the closed day
         #expect(closed.isOpen(at: iso("2026-11-18T23:00:00Z")))
@@ -126,8 +127,10 @@ struct TradingCalendarTests {
         let day = CalendarDay(year: 2026, month: 3, day: 8)
         #expect(day.weekday == 1)  // Sunday
         #expect(day.adding(days: 5).weekday == 6)
-        #expect(CalendarDay(year: 2024, month: 2, day: 28).adding(days: 1) == CalendarDay(year: 2024, month: 2, day: 29))
-        #expect(CalendarDay(year: 2025, month: 12, day: 31).adding(days: 1) == CalendarDay(year: 2026, month: 1, day: 1))
+        #expect(
+            CalendarDay(year: 2024, month: 2, day: 28).adding(days: 1) == CalendarDay(year: 2024, month: 2, day: 29))
+        #expect(
+            CalendarDay(year: 2025, month: 12, day: 31).adding(days: 1) == CalendarDay(year: 2026, month: 1, day: 1))
         #expect(day.yyyymmdd == 20_260_308)
         #expect(day.description == "2026-03-08")
     }
@@ -163,7 +166,9 @@ struct TradingCalendarTests {
                 iso("2026-11-17T21:50:00Z"), iso("2026-11-17T21:55:00Z"), iso("2026-11-17T23:00:00Z"),
                 iso("2026-11-17T23:05:00Z"),
             ])
-        #expect(calendar.expectedBars(.nq, .fiveMinutes, from: iso("2026-11-21T00:00:00Z"), to: iso("2026-11-22T00:00:00Z")).isEmpty)
+        #expect(
+            calendar.expectedBars(.nq, .fiveMinutes, from: iso("2026-11-21T00:00:00Z"), to: iso("2026-11-22T00:00:00Z"))
+                .isEmpty)
     }
 
     @Test("a bar that straddles an early close is expected once, keyed by its grid start")
@@ -181,7 +186,8 @@ struct TradingCalendarTests {
 
     @Test("expected bars across the spring-forward weekend")
     func expectedAcrossDST() {
-        let bars = calendar.expectedBars(.nq, .oneHour, from: iso("2026-03-06T00:00:00Z"), to: iso("2026-03-09T00:00:00Z"))
+        let bars = calendar.expectedBars(
+            .nq, .oneHour, from: iso("2026-03-06T00:00:00Z"), to: iso("2026-03-09T00:00:00Z"))
         // Friday 03-06: 00:00–22:00 UTC (close 17:00 EST); Sunday 03-08: 22:00–24:00 UTC (open 18:00 EDT).
         #expect(bars.count == 22 + 2)
         #expect(bars[22] == iso("2026-03-08T22:00:00Z"))

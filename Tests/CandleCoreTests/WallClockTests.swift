@@ -9,8 +9,12 @@ struct WallClockTests {
         let start = iso("2026-11-17T14:00:00Z")
         let clock = ManualWallClock(now: start)
         let order = OrderRecorder()
-        async let a: Void = { try await clock.sleep(until: start.addingTimeInterval(120)); await order.append("a") }()
-        async let b: Void = { try await clock.sleep(until: start.addingTimeInterval(60)); await order.append("b") }()
+        async let a: Void = {
+            try await clock.sleep(until: start.addingTimeInterval(120)); await order.append("a")
+        }()
+        async let b: Void = {
+            try await clock.sleep(until: start.addingTimeInterval(60)); await order.append("b")
+        }()
         await clock.waitForSleepers(2)
         #expect(clock.nextDeadline == start.addingTimeInterval(60))
         clock.advance(by: 59)

@@ -83,8 +83,10 @@ struct StrategyExampleTests {
         let clock = ManualWallClock(now: Date(timeIntervalSince1970: 1_795_000_000))
         let start = Timeframe.fiveMinutes.barStart(containing: clock.now())
         // 20 bars down, then 20 bars up: exactly one cross, upwards.
-        let closes = (0..<20).map { 21_000 - Double($0) * 2 } + (0..<20).map { 20_962 + Double($0) * 3 }
-        let bars = closes.enumerated().map { index, close in
+        let down: [Double] = (0..<20).map { 21_000 - Double($0) * 2 }
+        let up: [Double] = (0..<20).map { 20_962 + Double($0) * 3 }
+        let closes = down + up
+        let bars: [Candle] = closes.enumerated().map { index, close in
             Candle.fixture(start: start.addingTimeInterval(Double(index) * 300), open: close, close: close)
         }
         let sink = RecordingCandleSink()

@@ -16,7 +16,8 @@ struct CredentialsTests {
     @Test("JSON: one login, a list, or {logins: [...]}")
     func json() throws {
         let pw = UUID().uuidString
-        let one = try write(#"{"name":"A","password":"\#(pw)","cid":7,"sec":"s","accounts":["PA1","PA2"]}"#, ext: "json")
+        let one = try write(
+            #"{"name":"A","password":"\#(pw)","cid":7,"sec":"s","accounts":["PA1","PA2"]}"#, ext: "json")
         let parsed = try CredentialsLoader.load(path: one)
         #expect(parsed.count == 1)
         #expect(parsed[0].aliases == ["PA1", "PA2"])
@@ -62,7 +63,9 @@ struct CredentialsTests {
 
     @Test("missing, malformed and incomplete files give precise errors without secrets")
     func invalid() throws {
-        let missing = #expect(throws: TokenStoreError.self) { try CredentialsLoader.load(path: "/nonexistent/orca.json") }
+        let missing = #expect(throws: TokenStoreError.self) {
+            try CredentialsLoader.load(path: "/nonexistent/orca.json")
+        }
         #expect(missing?.code == .credentialsUnreadable)
         let secret = "hunter2-\(UUID().uuidString)"
         let noSec = try write(#"{"name":"A","password":"\#(secret)","cid":1}"#, ext: "json")
@@ -73,7 +76,8 @@ struct CredentialsTests {
         let garbage = try write("{{{", ext: "json")
         #expect(throws: TokenStoreError.self) { try CredentialsLoader.load(path: garbage) }
         let duplicate = try write(
-            #"[{"name":"A","password":"p","cid":1,"sec":"s"},{"name":"A","password":"p","cid":1,"sec":"s"}]"#, ext: "json")
+            #"[{"name":"A","password":"p","cid":1,"sec":"s"},{"name":"A","password":"p","cid":1,"sec":"s"}]"#,
+            ext: "json")
         let dup = #expect(throws: TokenStoreError.self) { try CredentialsLoader.load(path: duplicate) }
         #expect(dup?.description.contains("twice") == true)
     }

@@ -9,7 +9,9 @@ private let env = ProcessInfo.processInfo.environment
 /// Three `orca-run tokens refresh` processes sharing one Redis and one simulator renew each login exactly once.
 @Suite(
     "Token refresh across processes (orca-run binary, real Redis, simulator)", .timeLimit(.minutes(2)),
-    .enabled(if: env["ORCA_TEST_REDIS_URL"] != nil, "set ORCA_TEST_REDIS_URL (scripts/test.sh does) to run against a real Redis"))
+    .enabled(
+        if: env["ORCA_TEST_REDIS_URL"] != nil,
+        "set ORCA_TEST_REDIS_URL (scripts/test.sh does) to run against a real Redis"))
 struct CrossProcessRefreshTests {
     /// `orca-run`, built next to the test bundle by `swift build` / `swift test`.
     static var binary: URL? {
@@ -25,7 +27,11 @@ struct CrossProcessRefreshTests {
     @Test("three processes at once → one renewal per login; old-layout keys written with the server's TTL")
     func threeProcesses() async throws {
         let binary = try #require(Self.binary, "orca-run must be built (swift build) next to the test bundle")
-        let users = (0..<2).map { SimulatorLogin(name: "XP_\($0)_\(UUID().uuidString.prefix(6))", password: "pw-\(UUID())", cid: $0 + 1, sec: "s-\(UUID())") }
+        let users = (0..<2).map {
+            SimulatorLogin(
+                name: "XP_\($0)_\(UUID().uuidString.prefix(6))", password: "pw-\(UUID())", cid: $0 + 1,
+                sec: "s-\(UUID())")
+        }
         var configuration = SimulatorConfiguration()
         configuration.logins = users
         let sim = try await SimulatorServer.start(configuration)
@@ -35,7 +41,10 @@ struct CrossProcessRefreshTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let credentials = directory.appendingPathComponent("credentials.json").path
         let entries = users.map {
-            ["name": $0.name, "password": $0.password, "cid": $0.cid, "sec": $0.sec, "accounts": ["\($0.name)-A", "\($0.name)-B"]]
+            [
+                "name": $0.name, "password": $0.password, "cid": $0.cid, "sec": $0.sec,
+                "accounts": ["\($0.name)-A", "\($0.name)-B"],
+            ]
                 as [String: any Sendable]
         }
         try JSONSerialization.data(withJSONObject: ["logins": entries]).write(to: URL(fileURLWithPath: credentials))
@@ -68,9 +77,10 @@ struct CrossProcessRefreshTests {
         // The seed layout: every account key holds the raw token with the server's TTL.
         let redis = try RedisClient(url: env["ORCA_TEST_REDIS_URL"]!)
         for user in users {
-            let tokens = try await Set([user.name, "\(user.name)-A", "\(user.name)-B"].asyncMap {
-                try await redis.command("GET", "token:\($0)").stringValue ?? "missing"
-            })
+            let tokens = try await Set(
+                [user.name, "\(user.name)-A", "\(user.name)-B"].asyncMap {
+                    try await redis.command("GET", "token:\($0)").stringValue ?? "missing"
+                })
             #expect(tokens.count == 1)
             #expect(!tokens.contains("missing"))
             let ttl = try #require(try await redis.command("TTL", "token:\(user.name)").integerValue)

@@ -7,14 +7,19 @@ private let env = ProcessInfo.processInfo.environment
 
 @Suite(
     "Redis token provider (real Redis)", .timeLimit(.minutes(1)),
-    .enabled(if: env["ORCA_TEST_REDIS_URL"] != nil, "set ORCA_TEST_REDIS_URL (scripts/test.sh does) to run against a real Redis"))
+    .enabled(
+        if: env["ORCA_TEST_REDIS_URL"] != nil,
+        "set ORCA_TEST_REDIS_URL (scripts/test.sh does) to run against a real Redis"))
 struct RedisTokenProviderTests {
     let clock = SystemWallClock()
 
-    func provider(_ url: String? = env["ORCA_TEST_REDIS_URL"], tls: RedisTLSOptions = .init()) throws -> RedisTokenProvider {
+    func provider(_ url: String? = env["ORCA_TEST_REDIS_URL"], tls: RedisTLSOptions = .init()) throws
+        -> RedisTokenProvider
+    {
         let prefix = "test\(UUID().uuidString.prefix(8)):"
         return RedisTokenProvider(
-            configuration: .init(url: try RedisURL(url!), tls: tls, legacyPrefix: prefix + "token:", prefix: prefix + "orca:"))
+            configuration: .init(
+                url: try RedisURL(url!), tls: tls, legacyPrefix: prefix + "token:", prefix: prefix + "orca:"))
     }
 
     func token(login: String, lifetime: TimeInterval = 5400) -> Token {
@@ -100,21 +105,25 @@ struct RedisTokenProviderTests {
 
     @Test(
         "TLS with the right CA works; a wrong CA is a clear TLS error",
-        .enabled(if: env["ORCA_TEST_REDIS_TLS_URL"] != nil, "set ORCA_TEST_REDIS_TLS_URL (scripts/test.sh starts a TLS Redis)"))
+        .enabled(
+            if: env["ORCA_TEST_REDIS_TLS_URL"] != nil,
+            "set ORCA_TEST_REDIS_TLS_URL (scripts/test.sh starts a TLS Redis)"))
     func tls() async throws {
         let good = try provider(env["ORCA_TEST_REDIS_TLS_URL"], tls: .init(caFile: env["ORCA_TEST_REDIS_CA_FILE"]))
         let token = token(login: "TLS_1")
         try await good.store(token, aliases: ["TLS_ALIAS"])
         #expect(try await good.token(for: "TLS_ALIAS") == token)
 
-        let wrong = try provider(env["ORCA_TEST_REDIS_TLS_URL"], tls: .init(caFile: env["ORCA_TEST_REDIS_WRONG_CA_FILE"]))
+        let wrong = try provider(
+            env["ORCA_TEST_REDIS_TLS_URL"], tls: .init(caFile: env["ORCA_TEST_REDIS_WRONG_CA_FILE"]))
         let error = await #expect(throws: TokenStoreError.self) { try await wrong.ping() }
         #expect(error?.code == .storageUnavailable)
         #expect(error?.description.contains("tlsFailed") == true)
 
         // The certificate names only "localhost": the server name is verified.
         let badName = try provider(
-            env["ORCA_TEST_REDIS_TLS_URL"], tls: .init(caFile: env["ORCA_TEST_REDIS_CA_FILE"], serverName: "not-this-host"))
+            env["ORCA_TEST_REDIS_TLS_URL"],
+            tls: .init(caFile: env["ORCA_TEST_REDIS_CA_FILE"], serverName: "not-this-host"))
         let nameError = await #expect(throws: TokenStoreError.self) { try await badName.ping() }
         #expect(nameError?.description.contains("tlsFailed") == true)
         let byIP = env["ORCA_TEST_REDIS_TLS_URL"]!.replacingOccurrences(of: "@localhost:", with: "@127.0.0.1:")
@@ -169,8 +178,10 @@ final class OwnRedisServer: @unchecked Sendable {
     }
 
     func start() throws {
-        let arguments = [binary, "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--logfile", "/dev/null"]
+        let arguments = [
+            binary, "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--logfile", "/dev/null",
+        ]
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var child: pid_t = 0
@@ -204,7 +215,9 @@ final class OwnRedisServer: @unchecked Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }

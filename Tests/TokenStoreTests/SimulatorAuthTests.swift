@@ -8,11 +8,14 @@ import TradovateSimulator
 @Suite("Tradovate auth against the simulator", .timeLimit(.minutes(1)))
 struct SimulatorAuthTests {
     static func logins(_ count: Int = 1) -> [SimulatorLogin] {
-        (0..<count).map { SimulatorLogin(name: "APEX_\($0)", password: "pw-\(UUID())", cid: 10 + $0, sec: "sec-\(UUID())") }
+        (0..<count).map {
+            SimulatorLogin(name: "APEX_\($0)", password: "pw-\(UUID())", cid: 10 + $0, sec: "sec-\(UUID())")
+        }
     }
 
     static func credentials(_ login: SimulatorLogin, aliases: [String] = []) -> TradovateCredentials {
-        TradovateCredentials(name: login.name, password: login.password, cid: login.cid, secret: login.sec, aliases: aliases)
+        TradovateCredentials(
+            name: login.name, password: login.password, cid: login.cid, secret: login.sec, aliases: aliases)
     }
 
     static func start(

@@ -101,7 +101,8 @@ struct TokenRefresherTests {
         let auth = ScriptedAuth(clock: clock)
         let login = fakeCredentials()
         let (refresher, _) = make([login], clock: clock, auth: auth)
-        await auth.failNextLogin(with: TokenStoreError(.captchaRequired, login: login.name, "captcha", retryAfter: 3600))
+        await auth.failNextLogin(
+            with: TokenStoreError(.captchaRequired, login: login.name, "captcha", retryAfter: 3600))
         let error = await #expect(throws: TokenStoreError.self) { try await refresher.token(for: login.name) }
         #expect(error?.code == .captchaRequired)
         clock.advance(by: 30 * 60)
@@ -119,7 +120,8 @@ struct TokenRefresherTests {
         let auth = ScriptedAuth(clock: clock)
         let login = fakeCredentials("APEX_BAD")
         let (refresher, _) = make([login], clock: clock, auth: auth)
-        await auth.failNextLogin(with: TokenStoreError(.loginRejected, login: login.name, "Tradovate said: Incorrect username or password"))
+        await auth.failNextLogin(
+            with: TokenStoreError(.loginRejected, login: login.name, "Tradovate said: Incorrect username or password"))
         let error = await #expect(throws: TokenStoreError.self) { try await refresher.token(for: login.name) }
         #expect(error?.code == .loginRejected)
         #expect(error?.description.contains("APEX_BAD") == true)

@@ -41,7 +41,8 @@ struct TokenTests {
         let clock = ManualWallClock(now: start)
         let concrete = InMemoryTokenProvider(clock: clock)
         let provider: any TokenProvider = concrete
-        let token = Token(accessToken: "a", expirationTime: start.addingTimeInterval(60), userID: 1, login: "L", issuedAt: start)
+        let token = Token(
+            accessToken: "a", expirationTime: start.addingTimeInterval(60), userID: 1, login: "L", issuedAt: start)
         try await provider.store(token, aliases: ["A1", "A2"])
         #expect(try await provider.token(for: "L") == token)
         #expect(try await provider.token(for: "A2") == token)

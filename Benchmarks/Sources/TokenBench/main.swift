@@ -19,13 +19,17 @@ struct TokenBench {
             redisURL = url
         } else {
             let port = Int.random(in: 30_000...60_000)
-            ownRedis = try spawn(["redis-server", "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--logfile", "/dev/null"])
+            ownRedis = try spawn([
+                "redis-server", "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--logfile", "/dev/null",
+            ])
             redisURL = "redis://127.0.0.1:\(port)/0"
             try await Task.sleep(for: .milliseconds(300))
         }
         defer { if ownRedis > 0 { kill(ownRedis, SIGTERM); var s: Int32 = 0; waitpid(ownRedis, &s, 0) } }
 
-        let users = (0..<4).map { SimulatorLogin(name: "BENCH_\($0)", password: "pw-\(UUID())", cid: $0 + 1, sec: "s-\(UUID())") }
+        let users = (0..<4).map {
+            SimulatorLogin(name: "BENCH_\($0)", password: "pw-\(UUID())", cid: $0 + 1, sec: "s-\(UUID())")
+        }
         var configuration = SimulatorConfiguration()
         configuration.logins = users
         configuration.auth.maxRenewalsPerHour = nil
@@ -58,9 +62,14 @@ struct TokenBench {
         renewals.sort()
         let median = renewals[renewals.count / 2]
         let stats = sim.stats.snapshot()
-        print("Token refresh: \(credentials.count) logins, \(keys) account keys, Redis \(redisURL.hasPrefix("rediss") ? "TLS" : "plain")")
+        print(
+            "Token refresh: \(credentials.count) logins, \(keys) account keys, Redis \(redisURL.hasPrefix("rediss") ? "TLS" : "plain")"
+        )
         print(String(format: "  first round (4 logins + all keys):      %.1f ms", first * 1000))
-        print(String(format: "  renew + write all keys, median of 20:   %.1f ms  (min %.1f, max %.1f)", median * 1000, renewals[0] * 1000, renewals[renewals.count - 1] * 1000))
+        print(
+            String(
+                format: "  renew + write all keys, median of 20:   %.1f ms  (min %.1f, max %.1f)", median * 1000,
+                renewals[0] * 1000, renewals[renewals.count - 1] * 1000))
         print(String(format: "  old system: ~600 ms  → ratio old/new = %.0f×", 0.6 / median))
         print("  simulator: \(stats.loginsSucceeded) logins, \(stats.renewalsSucceeded) renewals")
         await redis.close()

@@ -34,7 +34,8 @@ public struct CandleAggregator: Sendable {
         guard target.minutes > source.minutes, source.divides(target) else {
             throw AggregationError(
                 .incompatibleTimeframes,
-                "\(target.label) bars cannot be built from \(source.label) bars: the target must be a larger whole multiple")
+                "\(target.label) bars cannot be built from \(source.label) bars: the target must be a larger whole multiple"
+            )
         }
 
         struct GroupKey: Hashable {
@@ -57,11 +58,13 @@ public struct CandleAggregator: Sendable {
             let end = target.barEnd(startingAt: key.start)
             let sessions = calendar.sessions(from: key.start, to: end)
             if sessions.count > 1 {
-                let used = Set(members.compactMap { m in sessions.firstIndex { $0.interval.intersects(m.start, m.end) } })
+                let used = Set(
+                    members.compactMap { m in sessions.firstIndex { $0.interval.intersects(m.start, m.end) } })
                 if used.count > 1 {
                     throw AggregationError(
                         .crossesSessionBoundary,
-                        "\(key.symbol) \(target.label) bar at \(key.start.formatted(.iso8601)) would join two trading sessions")
+                        "\(key.symbol) \(target.label) bar at \(key.start.formatted(.iso8601)) would join two trading sessions"
+                    )
                 }
             }
             let expected = calendar.expectedBars(first.instrument, source, from: key.start, to: end)

@@ -136,7 +136,9 @@ public struct TradingCalendar: Sendable, Hashable, CustomStringConvertible {
         if let first = merged.first, first.0 <= instant(firstDay, minutes: 0) { merged.removeFirst() }
         return merged.compactMap { open, close in
             guard open < to, close > from else { return nil }
-            return Session(open: open, close: close, tradeDate: CalendarDay(containing: close.addingTimeInterval(-1), in: timeZone))
+            return Session(
+                open: open, close: close, tradeDate: CalendarDay(containing: close.addingTimeInterval(-1), in: timeZone)
+            )
         }
     }
 

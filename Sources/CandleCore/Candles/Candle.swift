@@ -125,7 +125,8 @@ public struct Candle: Sendable, Hashable, Codable, CustomStringConvertible {
             }
             guard instrument.isOnTickGrid(price) else {
                 throw CandleValidationError(
-                    .offTickGrid, key, "\(name) price \(price) is not a multiple of the tick size \(instrument.tickSize)")
+                    .offTickGrid, key,
+                    "\(name) price \(price) is not a multiple of the tick size \(instrument.tickSize)")
             }
         }
         guard high >= max(open, close, low) else {

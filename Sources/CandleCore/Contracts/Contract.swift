@@ -33,7 +33,8 @@ public struct Contract: Sendable, Hashable, Codable, Comparable, CustomStringCon
         let digits = String(text.reversed().prefix { $0.isASCII && $0.isNumber }.reversed())
         let head = text.dropLast(digits.count)
         guard !digits.isEmpty, [1, 2, 4].contains(digits.count), let yearDigits = Int(digits) else {
-            throw ContractError(.invalidSymbol, "contract '\(symbol)' must end with a 1-, 2- or 4-digit year, e.g. NQZ5")
+            throw ContractError(
+                .invalidSymbol, "contract '\(symbol)' must end with a 1-, 2- or 4-digit year, e.g. NQZ5")
         }
         guard let monthCode = head.last, let month = ContractMonth(code: monthCode) else {
             throw ContractError(

@@ -38,7 +38,8 @@ public struct ContractCalendar: Sendable, Hashable {
     /// The expiry date (third Friday of the contract month) as a New York calendar day.
     public func expiryDay(of contract: Contract) -> DateComponents {
         // Day of week of the 1st: weekday 1 = Sunday … 6 = Friday.
-        let first = calendar.date(from: DateComponents(year: contract.year, month: contract.month.number, day: 1, hour: 12))!
+        let first = calendar.date(
+            from: DateComponents(year: contract.year, month: contract.month.number, day: 1, hour: 12))!
         let weekday = calendar.component(.weekday, from: first)
         let firstFriday = 1 + (6 - weekday + 7) % 7
         return DateComponents(year: contract.year, month: contract.month.number, day: firstFriday + 14)
@@ -95,7 +96,9 @@ public struct ContractCalendar: Sendable, Hashable {
     }
 
     /// The front-month periods covering `[from, to)`: each contract with the part of the interval where it is front.
-    public func frontMonths(_ instrument: Instrument, from: Date, to: Date) -> [(contract: Contract, interval: DateInterval)] {
+    public func frontMonths(_ instrument: Instrument, from: Date, to: Date) -> [(
+        contract: Contract, interval: DateInterval
+    )] {
         guard from < to else { return [] }
         var result: [(Contract, DateInterval)] = []
         var start = from

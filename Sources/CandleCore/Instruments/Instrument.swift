@@ -36,7 +36,8 @@ public struct Instrument: Sendable, Hashable, Codable, CustomStringConvertible {
             throw InstrumentError(.invalidTickSize, "tick size \(tickSize) for \(upper) must be a positive number")
         }
         guard pointValue.isFinite, pointValue > 0 else {
-            throw InstrumentError(.invalidPointValue, "point value \(pointValue) for \(upper) must be a positive number")
+            throw InstrumentError(
+                .invalidPointValue, "point value \(pointValue) for \(upper) must be a positive number")
         }
         guard !contractMonths.isEmpty else {
             throw InstrumentError(.noContractMonths, "\(upper) needs at least one contract month")
@@ -148,7 +149,8 @@ public struct InstrumentError: Error, Sendable, Hashable, CustomStringConvertibl
     /// What went wrong, as a stable code.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Value: String, Sendable, Hashable {
-            case invalidRoot, invalidTickSize, invalidPointValue, noContractMonths, unknownRoot, invalidPrice, offTickGrid
+            case invalidRoot, invalidTickSize, invalidPointValue, noContractMonths, unknownRoot, invalidPrice,
+                offTickGrid
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }

@@ -134,8 +134,11 @@ public actor RedisTokenProvider: TokenProvider, TokenLocking {
             throw TokenStoreError(.storageUnavailable, login: token.login, "Redis rejected a token write: \(failure)")
         }
         logger.debug(
-            "stored token", metadata: ["orca_login": "\(token.login)", "orca_accounts": "\(accounts.count)",
-                "orca_token": "\(token.fingerprint)"])
+            "stored token",
+            metadata: [
+                "orca_login": "\(token.login)", "orca_accounts": "\(accounts.count)",
+                "orca_token": "\(token.fingerprint)",
+            ])
     }
 
     public func remove(account: String) async throws {

@@ -260,7 +260,8 @@ public actor TokenRefresher: Service {
         if let shared = await readStore(login) {
             if satisfies(shared, force: force, requestedAt: requestedAt) { return adopt(shared) }
             // A valid token another process (or an earlier run) stored is renewed, not replaced by a new login.
-            if !shared.isExpired(at: clock.now()), shared.expirationTime > cache[login]?.expirationTime ?? .distantPast {
+            if !shared.isExpired(at: clock.now()), shared.expirationTime > cache[login]?.expirationTime ?? .distantPast
+            {
                 cache[login] = shared
             }
         }
@@ -273,7 +274,8 @@ public actor TokenRefresher: Service {
             while owner == nil {
                 let acquired: Bool
                 do {
-                    acquired = try await locks.acquireLock("renew:\(login)", owner: candidate, ttl: configuration.lockTTL)
+                    acquired = try await locks.acquireLock(
+                        "renew:\(login)", owner: candidate, ttl: configuration.lockTTL)
                 } catch {
                     noteStorageFailure(error)
                     break  // the store is down: renew without the lock rather than let the token expire
@@ -288,7 +290,8 @@ public actor TokenRefresher: Service {
                     return adopt(shared)
                 }
                 if clock.now() >= deadline {
-                    logger.warning("renewal lock held past its lifetime; retrying", metadata: ["orca_login": "\(login)"])
+                    logger.warning(
+                        "renewal lock held past its lifetime; retrying", metadata: ["orca_login": "\(login)"])
                 }
             }
         }
@@ -321,7 +324,9 @@ public actor TokenRefresher: Service {
         if cache[token.login] != token {
             stats.adopted += 1
             sources[token.login] = .store
-            logger.debug("adopted token from store", metadata: ["orca_login": "\(token.login)", "orca_token": "\(token.fingerprint)"])
+            logger.debug(
+                "adopted token from store",
+                metadata: ["orca_login": "\(token.login)", "orca_token": "\(token.fingerprint)"])
         }
         cache[token.login] = token
         return token
@@ -348,7 +353,9 @@ public actor TokenRefresher: Service {
                 sources[login] = .renewal
                 logger.info(
                     "token renewed",
-                    metadata: ["orca_login": "\(login)", "orca_expires": "\(renewed.expirationTime.formatted(.iso8601))"])
+                    metadata: [
+                        "orca_login": "\(login)", "orca_expires": "\(renewed.expirationTime.formatted(.iso8601))",
+                    ])
                 return renewed
             } catch let error as TokenStoreError where error.code == .tokenRejected || error.code == .tokenExpired {
                 logger.warning("token refused on renewal; logging in again", metadata: ["orca_login": "\(login)"])
@@ -356,7 +363,8 @@ public actor TokenRefresher: Service {
         }
         guard let credentials = credentials[login] else {
             throw TokenStoreError(
-                .missingCredentials, login: login, "the token expired and no credentials are configured to log in again")
+                .missingCredentials, login: login, "the token expired and no credentials are configured to log in again"
+            )
         }
         if let until = captchaUntil[login], until > clock.now() {
             throw TokenStoreError(
@@ -369,7 +377,8 @@ public actor TokenRefresher: Service {
             stats.logins += 1
             sources[login] = .login
             logger.info(
-                "logged in", metadata: ["orca_login": "\(login)", "orca_expires": "\(token.expirationTime.formatted(.iso8601))"])
+                "logged in",
+                metadata: ["orca_login": "\(login)", "orca_expires": "\(token.expirationTime.formatted(.iso8601))"])
             return token
         } catch let error as TokenStoreError where error.code == .captchaRequired {
             captchaUntil[login] = clock.now().addingTimeInterval(configuration.captchaPause)

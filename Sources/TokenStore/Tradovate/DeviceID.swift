@@ -29,7 +29,8 @@ public enum DeviceID {
             try Data((id + "\n").utf8).write(to: url, options: .atomic)
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         } catch {
-            throw TokenStoreError(.credentialsUnreadable, "cannot create the device id file \(path): \(error.localizedDescription)")
+            throw TokenStoreError(
+                .credentialsUnreadable, "cannot create the device id file \(path): \(error.localizedDescription)")
         }
         return id
     }

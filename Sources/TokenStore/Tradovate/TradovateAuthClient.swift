@@ -163,7 +163,8 @@ public struct TradovateAuthClient: TradovateAuthenticating {
             default:
                 throw TokenStoreError(.serverError, login: login, "\(path): unexpected HTTP \(response.status)")
             }
-            guard let object = try? JSONSerialization.jsonObject(with: response.body), let json = object as? [String: Any]
+            guard let object = try? JSONSerialization.jsonObject(with: response.body),
+                let json = object as? [String: Any]
             else {
                 throw TokenStoreError(.malformedResponse, login: login, "\(path): the answer is not a JSON object")
             }

@@ -86,7 +86,9 @@ public enum CredentialsLoader {
         do {
             attributes = try FileManager.default.attributesOfItem(atPath: path)
         } catch {
-            throw TokenStoreError(.credentialsUnreadable, "credentials file \(path) cannot be read: it does not exist or is not accessible")
+            throw TokenStoreError(
+                .credentialsUnreadable,
+                "credentials file \(path) cannot be read: it does not exist or is not accessible")
         }
         if let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue, mode & 0o077 != 0 {
             throw TokenStoreError(
@@ -97,7 +99,8 @@ public enum CredentialsLoader {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw TokenStoreError(.credentialsUnreadable, "credentials file \(path) cannot be read")
         }
-        let isJSON = path.hasSuffix(".json") || data.first.map { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "[") } == true
+        let isJSON =
+            path.hasSuffix(".json") || data.first.map { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "[") } == true
         do {
             let entries = try isJSON ? decodeJSON(data) : decodeYAML(data)
             try validate(entries, source: path)
@@ -120,7 +123,8 @@ public enum CredentialsLoader {
         let missing = required.filter { environment[$0, default: ""].isEmpty }
         guard missing.isEmpty else {
             throw TokenStoreError(
-                .missingCredentials, login: name, "set \(missing.joined(separator: ", ")) as well as ORCA_TRADOVATE_USERNAME")
+                .missingCredentials, login: name,
+                "set \(missing.joined(separator: ", ")) as well as ORCA_TRADOVATE_USERNAME")
         }
         guard let cid = Int(environment["ORCA_TRADOVATE_CID"]!) else {
             throw TokenStoreError(.invalidCredentials, login: name, "ORCA_TRADOVATE_CID must be a number")
@@ -164,7 +168,8 @@ public enum CredentialsLoader {
                 throw TokenStoreError(.invalidCredentials, login: entry.name, "\(source): '\(field)' is empty")
             }
             guard seen.insert(entry.name).inserted else {
-                throw TokenStoreError(.invalidCredentials, login: entry.name, "\(source) lists login \(entry.name) twice")
+                throw TokenStoreError(
+                    .invalidCredentials, login: entry.name, "\(source) lists login \(entry.name) twice")
             }
         }
     }

@@ -43,7 +43,8 @@ enum Show {
         let utc = date.formatted(.iso8601)
         let ny = date.formatted(
             Date.VerbatimFormatStyle(
-                format: "\(weekday: .abbreviated) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits)",
+                format:
+                    "\(weekday: .abbreviated) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits)",
                 timeZone: TimeZone(identifier: "America/New_York")!, calendar: Calendar(identifier: .gregorian)))
         return "\(utc) (\(ny) New York)"
     }

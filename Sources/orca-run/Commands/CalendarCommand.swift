@@ -65,7 +65,9 @@ struct CalendarCommand: ParsableCommand {
             let root = try Show.instruments([instrument])[0]
             let timeframe = timeframe.timeframe
             let bars = calendar.expectedBars(root, timeframe, from: from.date, to: to.date)
-            print("\(bars.count) expected \(timeframe.label) bars for \(root.root) in [\(from.date.formatted(.iso8601)), \(to.date.formatted(.iso8601)))")
+            print(
+                "\(bars.count) expected \(timeframe.label) bars for \(root.root) in [\(from.date.formatted(.iso8601)), \(to.date.formatted(.iso8601)))"
+            )
             if let first = bars.first, let last = bars.last {
                 print("  first \(Show.instant(first))\n  last  \(Show.instant(last))")
             }

@@ -5,7 +5,10 @@ import TokenStore
 
 /// Options shared by `tokens refresh` and `tokens status`.
 struct TokenOptions: ParsableArguments {
-    @Option(help: "Credentials file (JSON or YAML, mode 600). Default: $ORCA_CREDENTIALS_FILE, else ORCA_TRADOVATE_* variables.")
+    @Option(
+        help:
+            "Credentials file (JSON or YAML, mode 600). Default: $ORCA_CREDENTIALS_FILE, else ORCA_TRADOVATE_* variables."
+    )
     var credentials: String?
 
     @Option(help: "Redis URL, redis:// or rediss://. Default: $REDIS_URL.")
@@ -93,7 +96,11 @@ struct TokensCommand: AsyncParsableCommand {
             let results = await withTaskGroup(of: (String, Result<Token, any Error>).self) { group in
                 for login in logins {
                     group.addTask {
-                        do { return (login.name, .success(try await refresher.refreshNow(login.name, grace: ifOlderThan))) } catch {
+                        do {
+                            return (
+                                login.name, .success(try await refresher.refreshNow(login.name, grace: ifOlderThan))
+                            )
+                        } catch {
                             return (login.name, .failure(error))
                         }
                     }
@@ -109,7 +116,9 @@ struct TokensCommand: AsyncParsableCommand {
                     switch await refresher.source(of: login.name) {
                     case .login?: how = "logged in"
                     case .renewal?: how = "renewed"
-                    default: how = "adopted (issued \(Int(Date().timeIntervalSince(token.issuedAt))) s ago, e.g. by another process)"
+                    default:
+                        how =
+                            "adopted (issued \(Int(Date().timeIntervalSince(token.issuedAt))) s ago, e.g. by another process)"
                     }
                     print(Table.row([login.name, "\(redis == nil ? 0 : login.accounts.count)", left, how]))
                 case .failure(let error)?:
@@ -140,7 +149,9 @@ struct TokensCommand: AsyncParsableCommand {
 
         @OptionGroup var options: TokenOptions
 
-        @Option(name: .customLong("account"), help: "An account key to check; repeat for several (default: all configured).")
+        @Option(
+            name: .customLong("account"), help: "An account key to check; repeat for several (default: all configured)."
+        )
         var accounts: [String] = []
 
         @Option(help: "Seconds before expiry at which a key counts as expiring.")
@@ -180,6 +191,7 @@ enum Table {
     static func duration(_ seconds: TimeInterval) -> String {
         guard seconds > 0 else { return "expired" }
         let s = Int(seconds)
-        return s >= 3600 ? "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m" : "\(s / 60)m\(String(format: "%02d", s % 60))s"
+        return s >= 3600
+            ? "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m" : "\(s / 60)m\(String(format: "%02d", s % 60))s"
     }
 }

@@ -93,7 +93,8 @@ final class CapturedLogs: @unchecked Sendable {
             let merged = self.metadata.merging(event.metadata ?? [:]) { $1 }
             let error = event.error.map { " error=\($0)" } ?? ""
             sink.append(
-                "\(event.level) \(event.message) \(merged.map { "\($0)=\($1)" }.sorted().joined(separator: " "))\(error)")
+                "\(event.level) \(event.message) \(merged.map { "\($0)=\($1)" }.sorted().joined(separator: " "))\(error)"
+            )
         }
     }
 }

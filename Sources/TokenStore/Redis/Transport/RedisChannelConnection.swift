@@ -51,8 +51,11 @@ final class RedisChannelConnection: Sendable {
         let serverName = tls.serverName ?? (Self.isIPAddress(url.host) ? nil : url.host)
         let failure = NIOLockedValueBox<RedisError?>(nil)
         let bootstrap = ClientBootstrap(group: group)
-            .connectTimeout(.nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000
-                + connectTimeout.components.attoseconds / 1_000_000_000))
+            .connectTimeout(
+                .nanoseconds(
+                    Int64(connectTimeout.components.seconds) * 1_000_000_000
+                        + connectTimeout.components.attoseconds / 1_000_000_000)
+            )
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -68,7 +71,8 @@ final class RedisChannelConnection: Sendable {
             channel = try await bootstrap.connect(host: url.host, port: url.port).get()
         } catch {
             throw RedisError(
-                .connectionFailed, "cannot connect to Redis at \(url.endpointDescription): \(error)", redacting: secrets)
+                .connectionFailed, "cannot connect to Redis at \(url.endpointDescription): \(error)", redacting: secrets
+            )
         }
         let connection = RedisChannelConnection(channel: channel, commandTimeout: commandTimeout, failure: failure)
         do {
@@ -77,7 +81,8 @@ final class RedisChannelConnection: Sendable {
                 setup.append(url.username.map { ["AUTH", $0, password] } ?? ["AUTH", password])
             }
             if url.database != 0 { setup.append(["SELECT", String(url.database)]) }
-            if setup.isEmpty { setup.append(["PING"]) }  // completes the TLS handshake and proves the server speaks RESP
+            // Without AUTH or SELECT, a PING completes the TLS handshake and proves the server speaks RESP.
+            if setup.isEmpty { setup.append(["PING"]) }
             let replies = try await connection.pipeline(setup)
             for (command, reply) in zip(setup, replies) {
                 if case .error(let text) = reply {
@@ -115,7 +120,8 @@ final class RedisChannelConnection: Sendable {
         let promise = channel.eventLoop.makePromise(of: [RedisReply].self)
         let timeout = commandTimeout
         let channel = self.channel
-        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)) {
+        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+        {
             promise.fail(RedisError(.timeout, "no reply within \(timeout)"))
             channel.close(promise: nil)
         }
@@ -124,9 +130,11 @@ final class RedisChannelConnection: Sendable {
         let failure = self.failure
         written.futureResult.whenFailure { error in
             // The channel closed before the request reached the handler: report why it closed.
-            promise.fail(failure.withLockedValue { $0 } ?? RedisError(.connectionLost, "Redis connection closed: \(error)"))
+            promise.fail(
+                failure.withLockedValue { $0 } ?? RedisError(.connectionLost, "Redis connection closed: \(error)"))
         }
-        channel.writeAndFlush(RESPHandler.Request(bytes: buffer, count: commands.count, promise: promise), promise: written)
+        channel.writeAndFlush(
+            RESPHandler.Request(bytes: buffer, count: commands.count, promise: promise), promise: written)
         return try await promise.futureResult.get()
     }
 
