@@ -176,6 +176,38 @@ struct TokenRefresherTests {
         #expect(worstLeft > 0)
     }
 
+    @Test("HTTP 429 backs off for Retry-After, but retries before the token runs out")
+    func rateLimitBackOff() async throws {
+        let clock = ManualWallClock(now: start)
+        let auth = ScriptedAuth(clock: clock)
+        let login = fakeCredentials()
+        let (refresher, _) = make([login], clock: clock, auth: auth)
+        let service = Task { try await refresher.run() }
+        await clock.waitForSleepers(1)  // logged in; sleeping until the renewal is due (75 min)
+        await auth.failRenewals(with: TokenStoreError(.rateLimited, login: login.name, "HTTP 429", retryAfter: 600))
+        clock.advanceToNextDeadline()
+        await clock.waitForSleepers(1)
+        // Back-off honours Retry-After (600 s), not the 5 s first retry.
+        #expect(clock.nextDeadline == clock.now().addingTimeInterval(600))
+        #expect(await auth.renewCalls == 1)
+        await auth.failRenewals(with: TokenStoreError(.rateLimited, login: login.name, "HTTP 429", retryAfter: 3600))
+        clock.advanceToNextDeadline()
+        await clock.waitForSleepers(1)
+        // A 1-hour lockout would outlive the token (about 4 minutes left): the retry comes before expiry instead.
+        let token = try #require(await refresher.cachedToken(for: login.name))
+        let next = try #require(clock.nextDeadline)
+        #expect(next < token.expirationTime)
+        #expect(await auth.renewCalls == 2)
+        await auth.failRenewals(with: nil)
+        clock.set(to: next)
+        await clock.waitForSleepers(1)
+        #expect(await auth.renewCalls == 3)
+        #expect(await refresher.cachedToken(for: login.name) != token)
+        #expect(await auth.loginCalls == 1)
+        service.cancel()
+        try await service.value
+    }
+
     @Test("when the store fails, the in-memory copy is served and written back later")
     func storageDown() async throws {
         let clock = ManualWallClock(now: start)
