@@ -64,6 +64,6 @@ public actor RecordingCandleSink: CandleSink {
 
     public func close() async throws {
         isClosed = true
-        try await storage.close()
+        await storage.close()
     }
 }
