@@ -81,8 +81,13 @@ struct TokenBench {
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
         guard posix_spawnp(&pid, arguments[0], nil, nil, argv, environ) == 0 else {
-            throw TokenStoreError(.storageUnavailable, "cannot start redis-server; set ORCA_BENCH_REDIS_URL")
+            throw BenchError(message: "cannot start redis-server; set ORCA_BENCH_REDIS_URL")
         }
         return pid
     }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
 }
