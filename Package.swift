@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Collectors", targets: ["Collectors"]),
         .library(name: "TradovateSimulator", targets: ["TradovateSimulator"]),
         .library(name: "CandleTesting", targets: ["CandleTesting"]),
+        .library(name: "OrcaRuntime", targets: ["OrcaRuntime"]),
         .executable(name: "orca-run", targets: ["orca-run"]),
     ],
     dependencies: [
@@ -26,7 +27,11 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        // 5.4 … 6.x: swift-configuration's YAML trait needs at least 5.4 (the mirror holds 5.0.1 and 6.2.2).
+        .package(url: "https://github.com/jpsim/Yams", "5.4.0"..<"7.0.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // MARK: C system libraries (never products; apt providers name the Debian -dev packages)
@@ -66,7 +71,15 @@ let package = Package(
         ),
         .target(
             name: "Collectors",
-            dependencies: ["CandleCore", "CLibPQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CandleCore", "CLibPQ", "TokenStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: orcaSwiftSettings
         ),
         .target(
@@ -89,6 +102,24 @@ let package = Package(
             swiftSettings: orcaSwiftSettings
         ),
 
+        // The daemon's building blocks: configuration, service composition, health, verify, metrics, the HTTP
+        // endpoint. `orca-run` only parses arguments and calls into this library, so all of it is tested here.
+        .target(
+            name: "OrcaRuntime",
+            dependencies: [
+                "CandleCore", "TokenStore", "Collectors", "TradovateSimulator",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: orcaSwiftSettings
+        ),
+
         // MARK: Test helpers (not products)
         // A process that writes candles through the file sink until it is killed (kill -9 crash-safety tests).
         .executableTarget(
@@ -102,9 +133,10 @@ let package = Package(
         .executableTarget(
             name: "orca-run",
             dependencies: [
-                "CandleCore", "TokenStore", "Collectors", "TradovateSimulator",
+                "CandleCore", "TokenStore", "Collectors", "TradovateSimulator", "OrcaRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: orcaSwiftSettings
         ),
@@ -118,7 +150,24 @@ let package = Package(
             ],
             swiftSettings: orcaSwiftSettings
         ),
-        .testTarget(name: "CollectorsTests", dependencies: ["Collectors"], swiftSettings: orcaSwiftSettings),
+        .testTarget(
+            name: "CollectorsTests",
+            dependencies: [
+                "Collectors", "CandleTesting", "TradovateSimulator", "TokenStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: orcaSwiftSettings
+        ),
+        .testTarget(
+            name: "OrcaRuntimeTests",
+            dependencies: [
+                "OrcaRuntime", "CandleTesting", "TradovateSimulator",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: orcaSwiftSettings
+        ),
         .testTarget(name: "CandleTestingTests", dependencies: ["CandleTesting"], swiftSettings: orcaSwiftSettings),
         .testTarget(
             name: "TradovateSimulatorTests",
