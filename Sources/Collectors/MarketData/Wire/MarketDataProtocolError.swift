@@ -41,8 +41,8 @@ public struct MarketDataProtocolError: Error, Sendable, Hashable, CustomStringCo
         self.message = message
     }
 
-    /// `MarketDataProtocolError.malformedJSON at byte 12: …`.
+    /// `MarketDataProtocolError.malformedJSON: expected ',' or '}' after an object member (at byte 12 of 40, near "…")`.
     public var description: String {
-        "MarketDataProtocolError.\(code) at byte \(offset): \(message)"
+        "MarketDataProtocolError.\(code): \(message)"
     }
 }

@@ -135,7 +135,7 @@ struct WireScanner {
         let prefix = from > 0 ? "…" : ""
         let suffix = to < count ? "…" : ""
         return MarketDataProtocolError(
-            code, offset: at, "\(what) (frame of \(count) bytes, near \"\(prefix)\(excerpt)\(suffix)\")")
+            code, offset: at, "\(what) (at byte \(at) of \(count), near \"\(prefix)\(excerpt)\(suffix)\")")
     }
 
     /// The error for an unexpected byte (or the end) where `expected` should be.
