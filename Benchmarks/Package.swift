@@ -38,6 +38,13 @@ let package = Package(
             swiftSettings: settings
         ),
         .executableTarget(
+            name: "MarketDataBench",
+            dependencies: [
+                .product(name: "Collectors", package: "orca")
+            ],
+            swiftSettings: settings
+        ),
+        .executableTarget(
             name: "SinkBench",
             dependencies: [
                 .product(name: "Collectors", package: "orca"),
