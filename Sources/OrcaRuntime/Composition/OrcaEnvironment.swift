@@ -1,0 +1,140 @@
+public import CandleCore
+public import Collectors
+public import Foundation
+public import Logging
+public import TokenStore
+import TradovateSimulator
+
+/// The parts every `orca-run` command shares, built from an ``OrcaConfiguration``: the market clock, the Tradovate
+/// endpoints and logins (the embedded simulator when none are configured), the token store and refresher, and the
+/// candle sink.
+///
+/// Each part falls back to its embedded default on its own: no Tradovate credentials → the in-process simulator;
+/// no `DATABASE_URL` → the file sink under `files.directory`; no `REDIS_URL` → in-memory tokens.
+public struct OrcaEnvironment: Sendable {
+    /// The configuration it was built from.
+    public let configuration: OrcaConfiguration
+    /// Market time for every component: the system clock, or the embedded simulator's scaled clock.
+    public let clock: any WallClock
+    /// The in-process simulator, when no Tradovate credentials are configured.
+    public let simulator: EmbeddedSimulator?
+    /// The REST base URL in use (`…/v1`).
+    public let restURL: String
+    /// The market-data WebSocket URL in use.
+    public let marketDataURL: String
+    /// The logins whose tokens are kept fresh.
+    public let logins: [TradovateCredentials]
+    /// The login the market-data socket uses.
+    public let marketDataLogin: String
+    /// Where tokens are shared.
+    public let tokenStore: any TokenProvider
+    /// The Redis provider, when `redis.url` is set (also the cross-process lock).
+    public let redis: RedisTokenProvider?
+    /// Keeps every login's token fresh; its `run()` belongs in the service group.
+    public let refresher: TokenRefresher
+
+    /// Builds the environment. Starts the embedded simulator when the configuration names no Tradovate
+    /// credentials (environment `simulator`).
+    ///
+    /// - Parameters:
+    ///   - realNow: the real time now (the embedded simulator's anchor).
+    public static func make(
+        _ configuration: OrcaConfiguration, realNow: Date = Date(), logger: Logger
+    ) async throws -> OrcaEnvironment {
+        let simulator: EmbeddedSimulator?
+        let clock: any WallClock
+        let restURL: String
+        let marketDataURL: String
+        let logins: [TradovateCredentials]
+        if configuration.tradovate.environment == .simulator {
+            let settings = configuration.simulator
+            let embedded = try await EmbeddedSimulator.start(
+                seed: settings.seed, speed: settings.speed, start: settings.start, port: settings.port,
+                realNow: realNow)
+            simulator = embedded
+            clock = embedded.clock
+            restURL = embedded.server.restBaseURL.absoluteString
+            marketDataURL = embedded.server.webSocketURL.absoluteString
+            let demo = SimulatorLogin.demo
+            logins =
+                configuration.tradovate.logins.isEmpty
+                ? [TradovateCredentials(name: demo.name, password: demo.password, cid: demo.cid, secret: demo.sec)]
+                : configuration.tradovate.logins
+            logger.info(
+                "No Tradovate credentials configured: using the embedded simulator",
+                metadata: [
+                    "rest": "\(restURL)", "speed": "\(settings.speed)",
+                    "simulatedStart": "\(ISO8601DateFormatter().string(from: embedded.clock.start))",
+                ])
+        } else {
+            simulator = nil
+            clock = SystemWallClock()
+            guard let rest = configuration.tradovate.effectiveRESTURL,
+                let md = configuration.tradovate.effectiveMarketDataURL
+            else {
+                throw ConfigurationError(
+                    .invalidURL, key: "tradovate.restURL",
+                    "the \(configuration.tradovate.environment) environment needs tradovate.restURL and "
+                        + "tradovate.marketDataURL; set both, or choose environment demo or live")
+            }
+            restURL = rest
+            marketDataURL = md
+            logins = configuration.tradovate.logins
+        }
+        guard let mdLogin = configuration.tradovate.marketDataCredentials ?? logins.first else {
+            throw ConfigurationError(
+                .missingCredentials, key: "tradovate.credentialsFile",
+                "no Tradovate login is configured; set tradovate.credentialsFile or the ORCA_TRADOVATE_* variables")
+        }
+
+        let redis = configuration.redis.url.map { url in
+            RedisTokenProvider(
+                configuration: .init(url: url, tls: configuration.redis.tlsOptions), clock: clock,
+                logger: Logger(label: "orca.tokens.redis"))
+        }
+        let store: any TokenProvider = redis ?? InMemoryTokenProvider(clock: clock)
+        let deviceIDPath =
+            configuration.tradovate.deviceIDFile ?? configuration.stateDirectory + "/device-id"
+        try FileManager.default.createDirectory(
+            atPath: (deviceIDPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let deviceID = try DeviceID.loadOrCreate(at: deviceIDPath)
+        let auth = TradovateAuthClient(
+            configuration: .init(baseURL: restURL, deviceID: deviceID), clock: clock,
+            logger: Logger(label: "orca.tokens.auth"))
+        let refresher = TokenRefresher(
+            logins: logins, auth: auth, store: store, locks: redis, clock: clock,
+            logger: Logger(label: "orca.tokens.refresher"))
+        return OrcaEnvironment(
+            configuration: configuration, clock: clock, simulator: simulator, restURL: restURL,
+            marketDataURL: marketDataURL, logins: logins, marketDataLogin: mdLogin.name, tokenStore: store,
+            redis: redis, refresher: refresher)
+    }
+
+    /// The configured backend sink: PostgreSQL when `database.url` is set, else files under `files.directory`.
+    public func makeBackendSink() throws -> any CandleSink {
+        if let url = configuration.database.url {
+            let layout: PostgresCandleSink.Layout =
+                configuration.database.layout == .singleTable ? .singleTable : .tablePerSeries
+            return try PostgresCandleSink(
+                configuration: .init(
+                    url: url, schema: configuration.database.schema, layout: layout, applicationName: "orca-run",
+                    series: configuration.collector.series),
+                logger: Logger(label: "orca.sink.postgres"))
+        }
+        let format: CandleFileFormat = configuration.files.format == .jsonl ? .jsonLines : .csv
+        return try FileCandleSink(
+            configuration: .init(directory: URL(fileURLWithPath: configuration.files.directory), format: format),
+            logger: Logger(label: "orca.sink.file"))
+    }
+
+    /// A human name for the sink in use (password-free).
+    public var sinkDescription: String {
+        if let url = configuration.database.redactedURL { return "PostgreSQL \(url)" }
+        return "files in \(configuration.files.directory) (\(configuration.files.format))"
+    }
+
+    /// Stops the embedded simulator, if any.
+    public func shutdown() async {
+        await simulator?.server.shutdown()
+    }
+}
