@@ -243,7 +243,9 @@ struct MarketDataBench {
     static func run(name: String, frames: [[UInt8]], bars: Int, repeats: (Int, Int, Int)) {
         let bytes = Double(frames.reduce(0) { $0 + $1.count })
         print("\(name): \(bars) bars, \(frames.count) frames, \(Int(bytes)) bytes per pass; 3 rounds")
-        print("round | ours bars/s | ours MB/s | JSONSerialization bars/s | Codable bars/s | ours/JSONSer. | ours/Codable")
+        print(
+            "round | ours bars/s | ours MB/s | JSONSerialization bars/s | Codable bars/s | ours/JSONSer. | ours/Codable"
+        )
         var ratios: [(Double, Double)] = []
         for round in 1...3 {
             let ours = time(repeats.0) { decodeOurs(frames) }
@@ -258,7 +260,9 @@ struct MarketDataBench {
         }
         let medianSerialization = ratios.map(\.0).sorted()[1]
         let medianCodable = ratios.map(\.1).sorted()[1]
-        print(String(format: "median ratio ours / JSONSerialization %.1f×, ours / Codable %.1f×", medianSerialization,
-                     medianCodable))
+        print(
+            String(
+                format: "median ratio ours / JSONSerialization %.1f×, ours / Codable %.1f×", medianSerialization,
+                medianCodable))
     }
 }
