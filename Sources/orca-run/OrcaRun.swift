@@ -31,7 +31,9 @@ struct OrcaRun: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            CalendarCommand.self, ContractsCommand.self, ScheduleCommand.self, SimulateCommand.self, TokensCommand.self,
-        ]
+            RunCommand.self, CalendarCommand.self, ContractsCommand.self, ScheduleCommand.self, SimulateCommand.self,
+            TokensCommand.self,
+        ],
+        defaultSubcommand: RunCommand.self
     )
 }

@@ -1,0 +1,205 @@
+import CandleCore
+public import Collectors
+import Foundation
+public import Logging
+import NIOPosix
+import ServiceLifecycle
+import TokenStore
+import UnixSignals
+
+/// `orca-run run`: the token refresher, the market-data client, the collector, the buffered sink, the HTTP endpoint
+/// (`/health`, `/metrics`) and the metrics poller, in one `ServiceGroup`.
+///
+/// Build it with ``make(environment:prometheus:logger:)`` (a tested function: `orca-run` only calls it) and
+/// ``run()`` it. SIGTERM and SIGINT shut it down gracefully: the collector stops fetching, the client cancels its
+/// charts and closes the socket, the refresher releases its Redis locks, the buffer drains (or spills) and the sink is
+/// closed.
+public struct OrcaDaemon: Sendable {
+    /// The shared parts (clock, simulator, tokens).
+    public let environment: OrcaEnvironment
+    /// The buffer in front of the backend sink; the collector writes here.
+    public let sink: BufferedCandleSink
+    /// The market-data socket.
+    public let client: MarketDataClient
+    /// The candle source on ``client``.
+    public let source: TradovateCandleSource
+    /// The collector.
+    public let collector: Collector
+    /// Bars the broker has no trades for.
+    public let ledger: FileConfirmedEmptyLedger
+    /// Builds `/health` reports (and `orca-run health`).
+    public let health: HealthChecker
+    /// Metrics registry and names.
+    public let prometheus: OrcaPrometheus
+    /// The HTTP endpoint, when `http.enabled`.
+    public let http: OrcaHTTPServer?
+    /// Samples the components into ``prometheus``.
+    public let poller: MetricsPoller
+    private let logger: Logger
+
+    /// Builds every part from `environment`. Nothing runs until ``run()``.
+    ///
+    /// - Throws: ``ConfigurationError``, `CandleSinkError`, `CollectorError` or `CandleSourceError` for a
+    ///   configuration the parts refuse.
+    public static func make(
+        environment: OrcaEnvironment, prometheus: OrcaPrometheus = OrcaPrometheus(), logger: Logger
+    ) async throws -> OrcaDaemon {
+        let configuration = environment.configuration
+        let backend = try environment.makeBackendSink()
+        let spill = configuration.buffer.spillFile.map { URL(fileURLWithPath: $0) }
+        if let spill {
+            try FileManager.default.createDirectory(
+                at: spill.deletingLastPathComponent(), withIntermediateDirectories: true)
+        }
+        let sink = try BufferedCandleSink(
+            wrapping: backend,
+            configuration: .init(
+                memoryCapacity: configuration.buffer.memoryCapacity, spillFile: spill,
+                spillCapacity: configuration.buffer.spillCapacity),
+            logger: Logger(label: "orca.sink.buffer"))
+
+        guard let url = URL(string: environment.marketDataURL) else {
+            throw ConfigurationError(
+                .invalidURL, key: "tradovate.marketDataURL", "'\(environment.marketDataURL)' is not a URL")
+        }
+        let refresher = environment.refresher
+        let login = environment.marketDataLogin
+        let client = try MarketDataClient(
+            configuration: MarketDataClientConfiguration(url: url),
+            tokenProvider: { try await refresher.token(for: login) }, wallClock: environment.clock,
+            logger: Logger(label: "orca.marketdata"))
+        let source = TradovateCandleSource(client: client, wallClock: environment.clock)
+
+        let ledger = FileConfirmedEmptyLedger(
+            directory: URL(fileURLWithPath: configuration.stateDirectory).appendingPathComponent("confirmed-empty"))
+        try await ledger.open()
+        let settings = configuration.collector
+        let mode: Collector.Mode = settings.cron.map { .cron($0, timeZone: TimeZone(identifier: "UTC")!) } ?? .live
+        let collector = try Collector(
+            source: source, sink: sink, ledger: ledger,
+            configuration: .init(
+                series: settings.series, mode: mode, rollDaysBeforeExpiry: settings.rollDaysBeforeExpiry,
+                settleTimeout: seconds(settings.settle), writeProvisional: settings.provisionalBars,
+                healLookBack: seconds(settings.lookback), healInterval: seconds(settings.healInterval),
+                revisionWindowBars: settings.refetchLast, checkDerivedTimeframes: settings.derivedTimeframes),
+            clock: environment.clock, logger: Logger(label: "orca.collector"))
+
+        let redisProbe: (@Sendable () async throws -> Void)?
+        if let redis = environment.redis {
+            redisProbe = { try await redis.ping() }
+        } else {
+            redisProbe = nil
+        }
+        let marketDataProbe: @Sendable () async -> MarketDataObservation = {
+            let stats = client.statistics
+            return MarketDataObservation(
+                connected: stats.isConnected, lastError: stats.lastError, reconnects: stats.reconnects)
+        }
+        let spillCapacity = configuration.buffer.spillCapacity
+        let bufferProbe: @Sendable () async -> BufferObservation = {
+            let stats = await sink.stats
+            return BufferObservation(
+                pendingCandles: stats.pendingCandles, spilledCandles: stats.spilledCandles,
+                spillCapacity: spillCapacity, consecutiveFailures: stats.consecutiveFailures,
+                lastFailure: stats.lastFailure)
+        }
+        let probes = HealthProbes(
+            tokens: HealthProbes.tokens(from: refresher), redis: redisProbe, sink: sink,
+            sinkName: configuration.database.url == nil ? "files" : "postgres", marketData: marketDataProbe,
+            buffer: bufferProbe)
+        let health = HealthChecker(
+            series: settings.series, probes: probes,
+            thresholds: .init(lookback: min(seconds(settings.lookback), 86_400)), clock: environment.clock)
+
+        let http: OrcaHTTPServer? =
+            configuration.http.enabled
+            ? OrcaHTTPServer(
+                configuration: .init(host: configuration.http.host, port: configuration.http.port),
+                health: { await health.check() }, prometheus: prometheus, logger: Logger(label: "orca.http"))
+            : nil
+        let poller = MetricsPoller(
+            metrics: prometheus.metrics, interval: 5, clock: SystemWallClock(),
+            logger: Logger(label: "orca.metrics"),
+            sources: [
+                {
+                    let tokens = await refresher.statistics
+                    var expiry: [String: TimeInterval] = [:]
+                    for login in refresher.logins {
+                        if let token = await refresher.cachedToken(for: login) {
+                            expiry[login] = token.secondsLeft(at: environment.clock.now())
+                        }
+                    }
+                    let buffer = await sink.stats
+                    let collected = await collector.statistics
+                    let md = client.statistics
+                    return MetricsSample(
+                        tokens: .init(renewals: tokens.renewals, logins: tokens.logins, failures: tokens.failures),
+                        tokenExpiry: expiry,
+                        buffer: .init(
+                            pendingCandles: buffer.pendingCandles, spilledCandles: buffer.spilledCandles,
+                            spillBytes: buffer.spillBytes, failedWrites: buffer.failedWrites),
+                        collector: .init(
+                            barsWritten: collected.series.mapValues(\.barsWritten), socketReconnects: md.reconnects,
+                            malformedFrames: md.malformedFrames, penalties: md.penalties, connected: md.isConnected))
+                }
+            ])
+        return OrcaDaemon(
+            environment: environment, sink: sink, client: client, source: source, collector: collector,
+            ledger: ledger, health: health, prometheus: prometheus, http: http, poller: poller, logger: logger)
+    }
+
+    /// Runs every service until SIGTERM/SIGINT (graceful shutdown) or cancellation, then closes the sink and stops
+    /// the embedded simulator.
+    ///
+    /// - Parameters:
+    ///   - duration: real time after which the daemon shuts down gracefully by itself (`nil`: until a signal).
+    ///   - onStarted: called once the HTTP endpoint is bound (with its port) and every service is starting.
+    public func run(
+        duration: Duration? = nil, onStarted: @escaping @Sendable (Int?) async -> Void = { _ in }
+    ) async throws {
+        var port: Int?
+        if let http { port = try await http.start() }
+        // Shut down in reverse order: HTTP and metrics first, then the collector stops fetching, the client closes
+        // its socket, the refresher releases its locks, and the buffer drains or spills last.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: BufferService(sink)),
+            .init(service: environment.refresher),
+            .init(service: client),
+            .init(service: collector),
+            .init(service: poller),
+        ]
+        if let http { services.append(.init(service: http)) }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        await onStarted(port)
+        let timer: Task<Void, Never>? = duration.map { duration in
+            Task {
+                do { try await Task.sleep(for: duration) } catch { return }
+                await group.triggerGracefulShutdown()
+            }
+        }
+        defer { timer?.cancel() }
+        do {
+            try await group.run()
+        } catch {
+            await finish()
+            throw error
+        }
+        await finish()
+    }
+
+    private func finish() async {
+        do { try await sink.close() } catch {
+            logger.error("closing the sink failed", metadata: ["error": "\(error)"])
+        }
+        await ledger.close()
+        await environment.shutdown()
+    }
+}
+
+/// Seconds in `duration`.
+private func seconds(_ duration: Duration) -> TimeInterval {
+    let parts = duration.components
+    return TimeInterval(parts.seconds) + TimeInterval(parts.attoseconds) * 1e-18
+}

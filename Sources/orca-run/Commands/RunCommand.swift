@@ -1,0 +1,114 @@
+import ArgumentParser
+import CandleCore
+import Collectors
+import Foundation
+import Logging
+import OrcaRuntime
+
+/// `orca-run run` (also `orca-run` with no subcommand): the daemon.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Collect every closed bar live, heal holes, keep tokens fresh, serve /health and /metrics.",
+        discussion: """
+            Runs the token refresher, the market-data client (one WebSocket), the collector, the buffered sink and \
+            the HTTP endpoint until SIGTERM or SIGINT, then shuts down gracefully: stops fetching, cancels charts, \
+            releases Redis locks, drains or spills the buffer and closes the sink (exit 0).
+
+            With no configuration at all it runs the embedded default: the Tradovate simulator in-process, tokens \
+            in memory and CSV files under ./orca-data. Each part falls back on its own: no Tradovate credentials → \
+            the simulator; no DATABASE_URL → files; no REDIS_URL → tokens in memory. When the real market is \
+            closed, the simulated clock starts at the latest session's open, and the look-back heal writes the \
+            bars before it at once, so bars appear within seconds on any day.
+
+            EXAMPLES
+              orca-run                                  # the embedded demo, real speed
+              orca-run run --speed 60 --duration 60     # an hour of simulated market in a minute
+              DATABASE_URL=postgres://orca@localhost/orca REDIS_URL=rediss://:pw@redis:6380/0 \\
+                ORCA_TRADOVATE_CREDENTIALS_FILE=/etc/orca/credentials.yaml orca-run run --config /etc/orca/orca.yaml
+            """)
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "Stop by itself after this many real seconds (default: run until SIGTERM/SIGINT).")
+    var duration: Double?
+
+    @Option(help: "Status output: auto (a table on a terminal, lines otherwise), lines, table or none.")
+    var status = "auto"
+
+    @Option(help: "HTTP port for /health and /metrics (http.port; default 9464; 0 = any free port).")
+    var httpPort: Int?
+
+    @Flag(help: "Do not serve /health and /metrics (http.enabled = false).")
+    var noHTTP = false
+
+    func validate() throws {
+        guard StatusPrinter.Style(rawValue: status) != nil else {
+            throw ValidationError("--status must be auto, lines, table or none (got '\(status)')")
+        }
+        if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
+    }
+
+    func run() async throws {
+        var extra: [String: String] = [:]
+        if let httpPort { extra["http.port"] = String(httpPort) }
+        if noHTTP { extra["http.enabled"] = "false" }
+        let configuration = try await options.load(extra: extra)
+        _ = OrcaLogging.bootstrap(
+            format: OrcaLogging.FormatChoice(parsing: configuration.log.format.rawValue) ?? .auto,
+            level: configuration.log.level)
+        let logger = Logger(label: "orca.run")
+        let environment = try await OrcaEnvironment.make(configuration, logger: logger)
+        let daemon: OrcaDaemon
+        do {
+            daemon = try await OrcaDaemon.make(environment: environment, logger: logger)
+        } catch {
+            await environment.shutdown()
+            throw error
+        }
+        let printer = StatusPrinter(
+            style: StatusPrinter.Style(rawValue: status) ?? .auto, series: configuration.collector.series,
+            isTerminal: isatty(1) == 1)
+        let printing = Task { await Self.printStatus(daemon, printer) }
+        defer { printing.cancel() }
+        let sinkDescription = environment.sinkDescription
+        try await daemon.run(duration: duration.map { .milliseconds(Int($0 * 1000)) }) { port in
+            let endpoint = port.map { "http://\(configuration.http.host):\($0)/health and /metrics" } ?? "disabled"
+            Self.say(
+                "orca-run: collecting \(configuration.collector.series.count) series into \(sinkDescription); "
+                    + "HTTP \(endpoint)")
+        }
+        let statistics = await daemon.collector.statistics
+        Self.say("orca-run: stopped; \(statistics.barsWritten) bars written")
+    }
+
+    static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    static func printStatus(_ daemon: OrcaDaemon, _ printer: StatusPrinter) async {
+        switch printer.style {
+        case .none, .auto:
+            for await _ in daemon.collector.events {}
+        case .lines:
+            for await event in daemon.collector.events {
+                if let line = StatusPrinter.line(for: event, now: daemon.environment.clock.now()) { say(line) }
+            }
+        case .table:
+            var rows: [Series: StatusPrinter.Row] = [:]
+            var drawn = 0
+            var lastDraw = Date.distantPast
+            for await event in daemon.collector.events {
+                StatusPrinter.apply(event, to: &rows)
+                let now = Date()
+                guard now.timeIntervalSince(lastDraw) >= 0.5 else { continue }
+                lastDraw = now
+                let lines = printer.table(rows, marketTime: daemon.environment.clock.now())
+                var text = drawn > 0 ? "\u{1B}[\(drawn)A" : ""
+                text += lines.map { "\u{1B}[2K" + $0 }.joined(separator: "\n") + "\n"
+                FileHandle.standardOutput.write(Data(text.utf8))
+                drawn = lines.count
+            }
+        }
+    }
+}
