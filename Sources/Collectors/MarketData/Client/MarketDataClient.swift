@@ -1,0 +1,269 @@
+public import CandleCore
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+public import TokenStore
+
+/// Tradovate's market-data WebSocket: one long-lived socket per login, multiplexing any number of `md/getChart`
+/// requests (history pages and live subscriptions) on it.
+///
+/// The client is a ServiceLifecycle `Service`: ``run()`` connects, authorizes, sends the `[]` heartbeat, re-authorizes
+/// on the open socket when the token provider returns a renewed token, and reconnects with jittered exponential
+/// backoff, until it is cancelled or the service group shuts down gracefully (then it cancels every chart and closes
+/// the socket normally). Requests made while it is not connected wait (up to
+/// ``MarketDataClientConfiguration/connectionWaitTimeout``) for the connection.
+///
+/// ```swift
+/// // In a daemon: one of the group's services.
+/// let client = try MarketDataClient(configuration: .init(url: url), tokenProvider: { try await tokens.current() })
+/// let group = ServiceGroup(services: [client, collector], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// // In a command: run it around the work.
+/// let bars = try await client.withRunning { try await $0.historyPage(of: chart, closestTimestamp: end,
+///                                                                   asFarAsTimestamp: start, asMuchAsElements: nil) }
+/// ```
+///
+/// Errors are ``CandleSourceError`` (or `CancellationError`); nothing the client logs, throws or counts contains a
+/// token.
+public final class MarketDataClient: Service, Sendable {
+    /// The settings in use.
+    public let configuration: MarketDataClientConfiguration
+    private let core: ClientCore
+    private let recorder = StatisticsRecorder()
+    private let tokenProvider: @Sendable () async throws -> Token
+    private let clock: any Clock<Duration>
+    private let wallClock: any WallClock
+    private let random: @Sendable () -> Double
+    private let logger: Logger
+    private let loopTask = Mutex<Task<Void, Never>?>(nil)
+
+    /// Creates a client; it does nothing until ``run()``.
+    ///
+    /// - Parameters:
+    ///   - configuration: the socket URL and the knobs (see ``MarketDataClientConfiguration``).
+    ///   - tokenProvider: the login's current token; asked at every (re)authorization and every
+    ///     ``MarketDataClientConfiguration/tokenCheckInterval`` (wall clock) to notice renewals.
+    ///   - clock: transport timers: heartbeat, request timeouts, backoff.
+    ///   - wallClock: market time: penalty waits, token expiry checks.
+    ///   - random: the backoff jitter's source, values in `0..<1`.
+    ///   - logger: where the client logs (debug/warning; never a token).
+    /// - Throws: ``CandleSourceError`` with code ``CandleSourceError/Code/invalidRequest`` for a wrong configuration.
+    public init(
+        configuration: MarketDataClientConfiguration,
+        tokenProvider: @escaping @Sendable () async throws -> Token,
+        clock: any Clock<Duration> = ContinuousClock(),
+        wallClock: any WallClock = SystemWallClock(),
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        logger: Logger = Logger(label: "orca.marketdata", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws(CandleSourceError) {
+        if let problem = configuration.problem() {
+            throw CandleSourceError(.invalidRequest, "market-data client configuration: \(problem)")
+        }
+        self.configuration = configuration
+        self.tokenProvider = tokenProvider
+        self.clock = clock
+        self.wallClock = wallClock
+        self.random = random
+        self.logger = logger
+        self.core = ClientCore(
+            configuration: configuration, tokenProvider: tokenProvider, clock: clock, wallClock: wallClock,
+            logger: logger, recorder: recorder)
+    }
+
+    /// A snapshot of the counters (sockets, authorizations, reconnects, malformed frames, penalties, timeouts, charts,
+    /// bars, last error, connected flag).
+    public var statistics: MarketDataClientStatistics { recorder.snapshot() }
+
+    // MARK: - Requests
+
+    /// One `md/getChart` page: the bars the server sends for these time-range fields until `eoh`, in the order
+    /// received; the subscription is then cancelled. Penalty tickets are waited out (wall clock) and the request
+    /// resent with its ticket; a page cut by a broken connection is sent again on the next connection
+    /// (``MarketDataClientConfiguration/historyAttempts`` in all).
+    ///
+    /// - Throws: ``CandleSourceError``: `unknownSymbol`, `notSupported`, `rateLimited` (429, captcha, too many
+    ///   penalties), `timeout`, `unavailable`, `invalidRequest`, `protocolViolation`, `closed`; or `CancellationError`.
+    public func historyPage(
+        of chart: ChartKey, closestTimestamp: Date?, asFarAsTimestamp: Date?, asMuchAsElements: Int?
+    ) async throws -> [ChartBar] {
+        if closestTimestamp == nil, asFarAsTimestamp == nil, asMuchAsElements == nil {
+            throw CandleSourceError(.invalidRequest, "md/getChart needs at least one time-range field", chart: chart)
+        }
+        return try await core.historyPage(
+            of: chart, closestTimestamp: closestTimestamp, asFarAsTimestamp: asFarAsTimestamp,
+            asMuchAsElements: asMuchAsElements)
+    }
+
+    /// Subscribes to `chart` (`md/getChart` with `asMuchAsElements`) and returns once the broker accepted it. Bars
+    /// after the history's `eoh` are delivered as ``LiveChartEvent/bar(_:)`` (``Candle/isFinal`` `false`), from
+    /// packets carrying either subscription id. A lost connection delivers ``LiveChartEvent/interrupted(reason:)``;
+    /// after reconnecting the chart is subscribed again (new ids) and ``LiveChartEvent/resumed`` follows. Ending the
+    /// iteration cancels the chart at the broker; the stream finishes with `closed` when the client stops.
+    ///
+    /// - Throws: ``CandleSourceError`` when the subscription cannot be made (unknown symbol, no data plan, timeout,
+    ///   no connection, rate limits).
+    public func live(
+        _ chart: ChartKey, asMuchAsElements: Int = 1
+    ) async throws -> AsyncThrowingStream<LiveChartEvent, any Error> {
+        try await core.live(chart, asMuchAsElements: max(1, asMuchAsElements))
+    }
+
+    // MARK: - Lifecycle
+
+    /// Maintains the connection until the task is cancelled or a graceful shutdown is triggered; then cancels the
+    /// charts, closes the socket normally, fails waiting requests with ``CandleSourceError/Code/closed`` and returns.
+    ///
+    /// - Throws: ``CandleSourceError`` with code `invalidRequest` when called while already running or after it ended.
+    public func run() async throws {
+        guard await core.start() else {
+            throw CandleSourceError(
+                .invalidRequest, "the market-data client runs already or has stopped; make a new one")
+        }
+        let loop = Task { await self.connectionLoop() }
+        loopTask.withLock { $0 = loop }
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await loop.value
+            } onCancel: {
+                loop.cancel()
+            }
+        } onGracefulShutdown: {
+            Task { await self.shutdown() }
+        }
+        await core.stop()
+    }
+
+    /// Runs the client around `body` (for commands such as a backfill): starts ``run()`` in a child task, calls `body`
+    /// and then shuts the client down.
+    public func withRunning<Result: Sendable>(
+        _ body: @Sendable (MarketDataClient) async throws -> Result
+    ) async throws -> Result {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.run() }
+            do {
+                let result = try await body(self)
+                await shutdown()
+                try await group.next()
+                return result
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+        }
+    }
+
+    /// Starts a graceful shutdown: charts are cancelled and the socket closed normally; without an open socket the
+    /// connection loop (e.g. a backoff wait) is cancelled at once.
+    private func shutdown() async {
+        let closing = await core.beginShutdown()
+        if !closing { loopTask.withLock { $0 }?.cancel() }
+    }
+
+    private func connectionLoop() async {
+        let transport = WebSocketTransport(configuration: configuration, logger: logger)
+        var failures = 0
+        while !Task.isCancelled {
+            guard let id = await core.beginConnection() else { break }
+            let attempt = Task { () -> (error: (any Error)?, code: Int?) in
+                do {
+                    let code = try await transport.run { connection in
+                        try await self.session(connection, id: id)
+                    }
+                    return (nil, code)
+                } catch {
+                    return (error, nil)
+                }
+            }
+            await core.setConnectionTask(id, attempt)
+            let outcome = await withTaskCancellationHandler {
+                await attempt.value
+            } onCancel: {
+                attempt.cancel()
+            }
+            let wasAuthorized = await core.connectionEnded(id, error: outcome.error, closeCode: outcome.code)
+            let shuttingDown = await core.isShuttingDown
+            if Task.isCancelled || shuttingDown { break }
+            failures = wasAuthorized ? 0 : failures + 1
+            let delay = backoffDelay(attempt: max(1, failures))
+            logger.debug("reconnecting", metadata: ["orca_delay": "\(delay)", "orca_failures": "\(failures)"])
+            do {
+                try await clock.sleep(for: delay)
+            } catch {
+                break
+            }
+        }
+    }
+
+    /// The delay before reconnecting after `attempt` failed connections in a row (1 after a connection that had been
+    /// authorized): `min(cap, initial × multiplier^(attempt − 1)) × (1 − jitter × random())`.
+    public func backoffDelay(attempt: Int) -> Duration {
+        let initial = ClientTime.seconds(configuration.backoffInitial)
+        let cap = ClientTime.seconds(configuration.backoffCap)
+        let base = min(cap, initial * pow(configuration.backoffMultiplier, Double(max(0, attempt - 1))))
+        let jittered = base * (1 - configuration.backoffJitter * min(1, max(0, random())))
+        return ClientTime.duration(jittered)
+    }
+
+    /// One established connection: an ordered writer, the heartbeat, the token watcher and the reader, until one ends.
+    private func session(_ connection: WebSocketConnection, id: Int) async throws {
+        let (outgoing, queue) = AsyncStream.makeStream(of: String.self)
+        guard await core.sessionStarted(id, outgoing: queue) else { return }
+        let core = self.core
+        let clock = self.clock
+        let interval = configuration.heartbeatInterval
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await text in outgoing { try await connection.send(text) }
+            }
+            group.addTask {
+                while true {
+                    try await clock.sleep(for: interval)
+                    queue.yield(MarketDataWire.heartbeat)
+                    core.heartbeatSent()
+                }
+            }
+            group.addTask { try await self.watchToken(id) }
+            group.addTask {
+                for try await text in connection.texts() {
+                    let keepReading: Bool
+                    do {
+                        let frame = try MarketDataWire.parse(text)
+                        keepReading = await core.receive(frame, on: id)
+                    } catch {
+                        keepReading = await core.malformed(error, on: id)
+                    }
+                    if !keepReading { break }
+                }
+                queue.finish()
+            }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
+    /// Asks the token provider every `tokenCheckInterval` (and at `expiry − margin`) and re-authorizes the open socket
+    /// when it returns a renewed token.
+    private func watchToken(_ id: Int) async throws {
+        let interval = ClientTime.seconds(configuration.tokenCheckInterval)
+        let margin = ClientTime.seconds(configuration.tokenExpiryMargin)
+        while true {
+            let now = wallClock.now()
+            var next = now.addingTimeInterval(interval)
+            if let current = await core.authorizedToken(id) {
+                let renewBy = current.expirationTime.addingTimeInterval(-margin)
+                if renewBy > now { next = min(next, renewBy) }
+            }
+            try await wallClock.sleep(until: next)
+            guard await core.authorizedToken(id) != nil else { continue }
+            do {
+                let token = try await tokenProvider()
+                await core.renewed(id, token: token)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                logger.debug(
+                    "token check failed", metadata: ["orca_error": "\(ClientCore.describe(error))"])
+            }
+        }
+    }
+}
