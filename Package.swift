@@ -141,6 +141,9 @@ let package = Package(
             swiftSettings: orcaSwiftSettings
         ),
 
+        // Helpers shared by test targets: child processes (posix_spawn + waitpid on a plain thread), the orca-run path.
+        .target(name: "OrcaTestSupport", path: "Tests/Support/OrcaTestSupport", swiftSettings: orcaSwiftSettings),
+
         // MARK: Tests
         .testTarget(name: "CandleCoreTests", dependencies: ["CandleCore"], swiftSettings: orcaSwiftSettings),
         .testTarget(
@@ -153,7 +156,7 @@ let package = Package(
         .testTarget(
             name: "CollectorsTests",
             dependencies: [
-                "Collectors", "CandleTesting", "TradovateSimulator", "TokenStore",
+                "Collectors", "CandleTesting", "TradovateSimulator", "TokenStore", "OrcaTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -162,7 +165,8 @@ let package = Package(
         .testTarget(
             name: "OrcaRuntimeTests",
             dependencies: [
-                "OrcaRuntime", "CandleTesting", "TradovateSimulator",
+                "OrcaRuntime", "CandleTesting", "TradovateSimulator", "TokenStore", "Collectors", "CandleCore",
+                "OrcaTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -1,5 +1,6 @@
 import CandleCore
 import Foundation
+import OrcaTestSupport
 import Testing
 
 @testable import Collectors
