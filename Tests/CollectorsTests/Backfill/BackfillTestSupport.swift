@@ -50,7 +50,8 @@ enum BackfillFixture {
 }
 
 /// A source that records how many requests are in flight at once: each request waits until `limit` requests are
-/// waiting (or every expected request arrived), so the test proves both that the bound is reached and never exceeded.
+/// waiting (or every expected request arrived); then the probe yields many times, so an engine that would send more
+/// requests does so before any is released. The test proves both that the bound is reached and never exceeded.
 actor BackfillConcurrencyProbe: CandleSource {
     let limit: Int
     let expectedRequests: Int
@@ -69,6 +70,8 @@ actor BackfillConcurrencyProbe: CandleSource {
         inFlight += 1
         maxInFlight = max(maxInFlight, inFlight)
         if inFlight >= limit || requests >= expectedRequests {
+            // Give an engine that would exceed the bound every chance to send one more request before releasing.
+            for _ in 0..<200 { await Task.yield() }
             let ready = waiters
             waiters = []
             ready.forEach { $0.resume() }
