@@ -48,7 +48,9 @@ public actor ScriptedCandleSource: CandleSource {
     }
 
     /// Makes the next `errors.count` history requests fail with these errors, in order.
-    public func failNextHistory(_ count: Int = 1, with error: any Error = CandleSourceError(.unavailable, "scripted failure")) {
+    public func failNextHistory(
+        _ count: Int = 1, with error: any Error = CandleSourceError(.unavailable, "scripted failure")
+    ) {
         failures.append(contentsOf: Array(repeating: error, count: count))
     }
 
@@ -85,20 +87,35 @@ public actor ScriptedCandleSource: CandleSource {
         return stream
     }
 
-    /// Delivers `candle` as a ``LiveChartEvent/bar(_:)`` to every subscriber of its chart.
-    public func push(_ candle: Candle) {
+    /// Delivers `candle` as a ``LiveChartEvent/bar(_:)`` to every subscriber of its chart and returns how many
+    /// subscribers it reached (0 when nobody subscribes to the chart).
+    @discardableResult
+    public func push(_ candle: Candle) -> Int {
         let chart = ChartKey(symbol: candle.symbol, instrument: candle.instrument, timeframe: candle.timeframe)
-        for continuation in (subscribers[chart] ?? [:]).values { continuation.yield(.bar(candle)) }
+        let targets = (subscribers[chart] ?? [:]).values
+        for continuation in targets { continuation.yield(.bar(candle)) }
+        return targets.count
     }
 
-    /// Delivers `.interrupted(reason)` to every subscriber.
-    public func interrupt(reason: String = "scripted interruption") {
-        for continuation in subscribers.values.flatMap(\.values) { continuation.yield(.interrupted(reason: reason)) }
+    /// Delivers `.interrupted(reason)` to every subscriber and returns how many it reached.
+    @discardableResult
+    public func interrupt(reason: String = "scripted interruption") -> Int {
+        let targets = subscribers.values.flatMap(\.values)
+        for continuation in targets { continuation.yield(.interrupted(reason: reason)) }
+        return targets.count
     }
 
-    /// Delivers `.resumed` to every subscriber.
-    public func resume() {
-        for continuation in subscribers.values.flatMap(\.values) { continuation.yield(.resumed) }
+    /// Delivers `.resumed` to every subscriber and returns how many it reached.
+    @discardableResult
+    public func resume() -> Int {
+        let targets = subscribers.values.flatMap(\.values)
+        for continuation in targets { continuation.yield(.resumed) }
+        return targets.count
+    }
+
+    /// Forgets the recorded ``historyRequests`` (to count the requests of one phase of a test).
+    public func clearHistoryRequests() {
+        historyRequests = []
     }
 
     /// Ends every subscription with ``CandleSourceError/Code/closed``; later calls throw it.

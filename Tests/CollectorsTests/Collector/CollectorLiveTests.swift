@@ -1,0 +1,260 @@
+import CandleCore
+import CandleTesting
+import Collectors
+import Foundation
+import Synchronization
+import Testing
+import TradovateSimulator
+
+/// Closing rules, provisional writes, derived-bar checks, cron mode and the ledger file.
+@Suite("Collector live", .timeLimit(.minutes(3)))
+struct CollectorLiveTests {
+    let market = SimulatedMarket(seed: 11)
+
+    /// The market's `series` bar at `start` as of `asOf` (front month).
+    func bar(_ series: Series, _ start: Date, asOf: Date) throws -> Candle {
+        let contract = ContractCalendar.standard.frontMonth(series.instrument, at: start)
+        return try #require(
+            try market.candle(symbol: contract.symbol, timeframe: series.timeframe, start: start, asOf: asOf))
+    }
+
+    @Test("the settle timeout closes a session's last bar with its last state; forming bars are never final")
+    func settleClosesLastBar() async throws {
+        let one = Series(.nq, .fiveMinutes)
+        // Friday 2025-12-12: the week's last bar starts at 16:55 New York; no newer bar follows.
+        let last = NewYork.at(2025, 12, 12, 16, 55)
+        let clock = ManualWallClock(now: NewYork.at(2025, 12, 12, 16, 56))
+        let source = ScriptedCandleSource(provider: marketHistory(market, clock: clock))
+        let sink = MemoryCandleSink()
+        let collector = try Collector(
+            source: source, sink: sink, configuration: testConfiguration(series: [one], lookBack: 3600), clock: clock)
+        // NQZ5 rolled to NQH6 on Wednesday evening.
+        let chart = ChartKey(symbol: "NQH6", instrument: .nq, timeframe: .fiveMinutes)
+        try await withRunningCollector(collector) {
+            #expect(await collectorEventually { await collector.statistics.healPasses >= 1 })
+            #expect(await collectorEventually { await source.openSubscriptions(for: chart) == 1 })
+            var driver = await BrokerDriver(
+                market: market, source: source, collector: collector, clock: clock, series: [one])
+            let late = last.addingTimeInterval(299)
+            let lastState = try bar(one, last, asOf: late)
+            #expect(lastState.isFinal == false)
+            clock.set(to: late)
+            #expect(await driver.settle(extra: await source.push(lastState)))
+            clock.set(to: last.addingTimeInterval(300))  // the bar's end: not closed yet
+            try await Task.sleep(nanoseconds: 20_000_000)
+            #expect(try await sink.barStarts(of: one, in: last..<last.addingTimeInterval(1)).isEmpty)
+            clock.set(to: last.addingTimeInterval(301.5))  // end + settle
+            #expect(
+                try await collectorEventually {
+                    try await !sink.barStarts(of: one, in: last..<last.addingTimeInterval(1), finalOnly: true).isEmpty
+                })
+        }
+        let stored = try await sink.candles(of: one, in: last..<last.addingTimeInterval(1))
+        var expected = try bar(one, last, asOf: last.addingTimeInterval(299))
+        expected.isFinal = true
+        #expect(stored == [expected])
+        let stats = await collector.statistics
+        #expect(stats.latencyP50 == 1.5)
+        #expect(stats.series[one]?.lastBarStart == last)
+    }
+
+    @Test("a newer bar closes the previous one; writeProvisional writes isFinal=false (throttled), then the final")
+    func provisionalThenFinal() async throws {
+        let one = Series(.es, .fiveMinutes)
+        let barStart = NewYork.at(2025, 12, 9, 10, 5)
+        let clock = ManualWallClock(now: barStart.addingTimeInterval(30))
+        let source = ScriptedCandleSource(provider: marketHistory(market, clock: clock))
+        let sink = MemoryCandleSink()
+        var configuration = testConfiguration(series: [one], lookBack: 3600)
+        configuration.writeProvisional = true
+        configuration.provisionalInterval = 60
+        let collector = try Collector(source: source, sink: sink, configuration: configuration, clock: clock)
+        let chart = ChartKey(symbol: "ESZ5", instrument: .es, timeframe: .fiveMinutes)
+        let range = barStart..<barStart.addingTimeInterval(1)
+        try await withRunningCollector(collector) {
+            #expect(await collectorEventually { await collector.statistics.healPasses >= 1 })
+            #expect(await collectorEventually { await source.openSubscriptions(for: chart) == 1 })
+            var driver = await BrokerDriver(
+                market: market, source: source, collector: collector, clock: clock, series: [one])
+            // Forming updates at +60 s, +90 s (throttled: not written), +150 s.
+            var written: [Candle] = []
+            for offset in [60.0, 90, 150] {
+                let now = barStart.addingTimeInterval(offset)
+                clock.set(to: now)
+                let state = try bar(one, barStart, asOf: now)
+                #expect(await driver.settle(extra: await source.push(state)))
+                written.append(try #require(try await sink.candles(of: one, in: range).first))
+            }
+            #expect(written.allSatisfy { !$0.isFinal })
+            #expect(written[0].volume == (try bar(one, barStart, asOf: barStart.addingTimeInterval(60))).volume)
+            #expect(written[1] == written[0])  // throttled
+            #expect(written[2].volume > written[0].volume)
+            #expect(await collector.statistics.series[one]?.provisionalWrites == 2)
+            // The first update of the next bar closes this one, before its settle timeout.
+            let next = barStart.addingTimeInterval(300)
+            let nextNow = next.addingTimeInterval(0.25)
+            clock.set(to: nextNow)
+            let first = try bar(one, next, asOf: nextNow)
+            var lastState = try bar(one, barStart, asOf: barStart.addingTimeInterval(299.9))
+            clock.set(to: barStart.addingTimeInterval(299.9))
+            #expect(await driver.settle(extra: await source.push(lastState)))
+            clock.set(to: nextNow)
+            #expect(await driver.settle(extra: await source.push(first)))
+            let stored = try #require(try await sink.candles(of: one, in: range).first)
+            lastState.isFinal = true
+            #expect(stored == lastState)
+            let nextStored = try await sink.candles(of: one, in: next..<next.addingTimeInterval(1))
+            #expect(nextStored.allSatisfy { !$0.isFinal })
+        }
+        let stats = await collector.statistics
+        #expect(stats.latencyP50 == 0.25)
+    }
+
+    @Test("an update received at or after the bar's end closes it at once")
+    func updateAfterEndCloses() async throws {
+        let one = Series(.mnq, .fifteenMinutes)
+        let barStart = NewYork.at(2025, 12, 9, 10, 0)
+        let clock = ManualWallClock(now: NewYork.at(2025, 12, 9, 10, 14))
+        let source = ScriptedCandleSource(provider: marketHistory(market, clock: clock))
+        let sink = MemoryCandleSink()
+        let collector = try Collector(
+            source: source, sink: sink, configuration: testConfiguration(series: [one], lookBack: 3600), clock: clock)
+        let chart = ChartKey(symbol: "MNQZ5", instrument: .mnq, timeframe: .fifteenMinutes)
+        try await withRunningCollector(collector) {
+            #expect(await collectorEventually { await collector.statistics.healPasses >= 1 })
+            #expect(await collectorEventually { await source.openSubscriptions(for: chart) == 1 })
+            var driver = await BrokerDriver(
+                market: market, source: source, collector: collector, clock: clock, series: [one])
+            let end = barStart.addingTimeInterval(900)
+            clock.set(to: end.addingTimeInterval(0.1))
+            let final = try bar(one, barStart, asOf: end)
+            #expect(await driver.settle(extra: await source.push(final)))
+            let stored = try await sink.candles(of: one, in: barStart..<end)
+            #expect(stored == [final])
+        }
+        #expect(await collector.statistics.series[one]?.barsWritten == 1 + 4)  // + 4 healed bars of the last hour
+    }
+
+    @Test("a broker 15-minute bar that differs from the aggregate of its 5-minute bars is counted, not overwritten")
+    func derivedMismatch() async throws {
+        let five = Series(.nq, .fiveMinutes)
+        let fifteen = Series(.nq, .fifteenMinutes)
+        let now = NewYork.at(2025, 12, 9, 12, 1)
+        let odd = NewYork.at(2025, 12, 9, 11, 15)
+        let clock = ManualWallClock(now: now)
+        let base = marketHistory(market, clock: clock)
+        let source = ScriptedCandleSource(provider: { chart, range in
+            try await base(chart, range).map { bar in
+                guard bar.timeframe == .fifteenMinutes, bar.start == odd else { return bar }
+                var changed = bar
+                changed.high += 2
+                return changed
+            }
+        })
+        let sink = MemoryCandleSink()
+        var configuration = testConfiguration(series: [five, fifteen], lookBack: 6 * 3600)
+        configuration.checkDerivedTimeframes = true
+        let collector = try Collector(source: source, sink: sink, configuration: configuration, clock: clock)
+        await collector.healNow()
+        var stats = await collector.statistics
+        #expect(stats.derivedMismatches == 1)
+        #expect(stats.series[fifteen]?.derivedMismatches == 1)
+        let stored = try await sink.candles(of: fifteen, in: odd..<odd.addingTimeInterval(1))
+        #expect(stored.first?.high == (try bar(fifteen, odd, asOf: now)).high + 2)
+        // Checking again does not count the same bar twice.
+        clock.advance(by: 60)
+        await collector.healNow()
+        stats = await collector.statistics
+        #expect(stats.derivedMismatches == 1)
+    }
+
+    @Test("cron mode fetches the recent window at each firing and writes the closed bars")
+    func cronMode() async throws {
+        let series = [Series(.nq, .fiveMinutes), Series(.es, .fifteenMinutes)]
+        let start = NewYork.at(2025, 12, 9, 10, 2)
+        let clock = ManualWallClock(now: start)
+        let source = ScriptedCandleSource(provider: marketHistory(market, clock: clock))
+        let sink = MemoryCandleSink()
+        var configuration = testConfiguration(series: series, lookBack: 3600)
+        configuration.mode = .cron(try CronSchedule("*/5 * * * *"), timeZone: .gmt)
+        let collector = try Collector(source: source, sink: sink, configuration: configuration, clock: clock)
+        try await withRunningCollector(collector) {
+            #expect(await collectorEventually { await collector.statistics.healPasses >= 1 })
+            #expect(await source.openSubscriptions() == 0)
+            let ten = NewYork.at(2025, 12, 9, 10, 0)
+            #expect(try await sink.barStarts(of: series[0], in: ten..<ten.addingTimeInterval(1)).isEmpty)
+            clock.set(to: NewYork.at(2025, 12, 9, 10, 5))
+            #expect(await collectorEventually { await collector.statistics.cronFirings == 1 })
+            #expect(
+                try await sink.barStarts(of: series[0], in: ten..<ten.addingTimeInterval(1), finalOnly: true) == [ten])
+            clock.set(to: NewYork.at(2025, 12, 9, 10, 15))
+            #expect(await collectorEventually { await collector.statistics.cronFirings == 2 })
+            let all = try await sink.candles(of: series[0])
+            #expect(all.allSatisfy { $0.isFinal })
+            #expect(all.last?.start == NewYork.at(2025, 12, 9, 10, 10))
+            let es = try await sink.candles(of: series[1])
+            #expect(es.last?.start == ten)
+            #expect(es.last == (try bar(series[1], ten, asOf: start.addingTimeInterval(3600))))
+        }
+        #expect(await source.liveSubscriptions.isEmpty)
+    }
+
+    @Test("the file ledger survives a reopen, cuts a torn last line and refuses a damaged one")
+    func fileLedger() async throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "orca-ledger-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let one = Series(.nq, .fiveMinutes)
+        let other = Series(.es, .oneHour)
+        let a = NewYork.at(2025, 12, 9, 3)
+        let b = a.addingTimeInterval(300)
+        let ledger = FileConfirmedEmptyLedger(directory: directory)
+        try await ledger.record([a, b], of: one)
+        try await ledger.record([a], of: other)
+        try await ledger.record([a], of: one)  // again: no new line
+        await ledger.close()
+        let file = URL(filePath: ledger.path)
+        var text = try String(contentsOf: file, encoding: .utf8)
+        #expect(text.split(separator: "\n").count == 3)
+
+        // A torn last line (a crash during an append) is dropped.
+        try (text + #"{"minutes":5,"ro"#).write(to: file, atomically: false, encoding: .utf8)
+        let reopened = FileConfirmedEmptyLedger(directory: directory)
+        #expect(try await reopened.count() == 3)
+        #expect(try await reopened.isConfirmedEmpty(series: one, start: b))
+        #expect(try await reopened.confirmedEmpty(of: other, in: a..<b) == [a])
+        #expect(try await !reopened.isConfirmedEmpty(series: other, start: b))
+        try await reopened.record([b], of: other)
+        await reopened.close()
+        text = try String(contentsOf: file, encoding: .utf8)
+        #expect(text.hasSuffix("\n"))
+        #expect(text.split(separator: "\n").count == 4)
+
+        // A damaged complete line is an error, not a guess.
+        try ("garbage\n" + text).write(to: file, atomically: false, encoding: .utf8)
+        let damaged = FileConfirmedEmptyLedger(directory: directory)
+        await #expect(throws: CollectorError.self) { try await damaged.open() }
+        do {
+            try await damaged.open()
+        } catch {
+            #expect(error.code == .corruptLedger)
+            #expect(error.message.contains("line 1"))
+        }
+    }
+
+    @Test("an invalid configuration is refused with the field named")
+    func invalidConfiguration() throws {
+        var configuration = Collector.Configuration()
+        configuration.settleTimeout = 0
+        #expect(throws: CollectorError.self) {
+            _ = try Collector(source: ScriptedCandleSource(), sink: MemoryCandleSink(), configuration: configuration)
+        }
+        configuration = Collector.Configuration(rollDaysBeforeExpiry: 90)
+        do {
+            _ = try Collector(source: ScriptedCandleSource(), sink: MemoryCandleSink(), configuration: configuration)
+            Issue.record("a 90-day roll offset was accepted")
+        } catch {
+            #expect(error.code == .invalidConfiguration)
+            #expect(error.message.contains("rollDaysBeforeExpiry"))
+        }
+    }
+}
