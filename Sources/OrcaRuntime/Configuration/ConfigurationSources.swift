@@ -131,8 +131,7 @@ struct ConfigurationSources {
             } catch {
                 throw ConfigurationError(
                     .invalidFile, key: nil,
-                    "configuration file \(file) cannot be used: \(describeFileError(error)); "
-                        + "it must be a YAML mapping of sections and keys, like Examples/orca.yaml")
+                    "configuration file \(file) cannot be used: \(describeFileError(error))")
             }
         }
 
@@ -253,17 +252,27 @@ struct ConfigurationSources {
     /// A parse error's description without quoting file content (a line could hold a password).
     private static func describeFileError(_ error: any Error) -> String {
         let text = String(describing: error)
-        if text.contains("Top level YAML value is not a mapping") { return "the top level is not a mapping" }
-        if text.hasPrefix("Unexpected non-scalar value in array") || text.hasPrefix("Unsupported primitive value")
-            || text.hasPrefix("Unexpected scalar value in array") || text.hasPrefix("YAML key is not convertible")
+        if text.contains("Top level YAML value is not a mapping") {
+            return "the top level is not a mapping; it must map sections to keys, like Examples/orca.yaml"
+        }
+        if text.hasPrefix("Unexpected non-scalar value in array at tradovate.logins") {
+            return "logins are not read from the configuration file; put them in a credentials file (chmod 600) "
+                + "named by tradovate.credentialsFile, or set the ORCA_TRADOVATE_* variables"
+        }
+        if text.hasPrefix("Unexpected non-scalar value in array") || text.hasPrefix("Unexpected scalar value in array")
         {
             return text.trimmingCharacters(in: CharacterSet(charactersIn: "."))
+                + "; lists hold plain values of one kind, like [NQ, ES] or [5, 15]"
         }
-        // Yams errors read "<file>:<line>:<column>: error: <problem>:" followed by the offending line; keep the
-        // position and the problem only.
+        if text.hasPrefix("Unsupported primitive value") || text.hasPrefix("YAML key is not convertible") {
+            return text.trimmingCharacters(in: CharacterSet(charactersIn: "."))
+        }
+        // Yams errors read "<line>:<column>: error: <kind>: <context and problem>" followed by the offending line
+        // and a caret; keep the first line only (libyaml's fixed wording and the position).
         let firstLine = text.split(separator: "\n").first.map(String.init) ?? text
-        if let range = firstLine.range(of: #"\d+:\d+: error: [^:]*"#, options: .regularExpression) {
-            return "not valid YAML at line:column " + firstLine[range]
+        if let range = firstLine.range(of: #"\d+:\d+: error: .*"#, options: .regularExpression) {
+            let detail = firstLine[range].replacingOccurrences(of: ": error: ", with: ": ")
+            return "not valid YAML at line:column \(detail)"
         }
         return "not valid YAML"
     }

@@ -188,8 +188,17 @@ struct ConfigurationValidationTests {
         let brokenError = try #require(await loadError(file: broken))
         #expect(brokenError.code == .invalidFile)
         #expect(brokenError.key == nil)
-        #expect(brokenError.message.contains("configuration file \(broken) cannot be used: not valid YAML"))
+        #expect(
+            brokenError.message.contains(
+                "configuration file \(broken) cannot be used: not valid YAML at line:column 3:1"))
         #expect(!brokenError.message.contains(secret))
+
+        let loginMappings = try scratch.write(
+            "d.yaml", "tradovate:\n  logins:\n    - name: a\n      password: \"\(secret)\"\n", mode: 0o644)
+        let loginMappingsError = try #require(await loadError(file: loginMappings))
+        #expect(loginMappingsError.code == .invalidFile)
+        #expect(loginMappingsError.message.contains("logins are not read from the configuration file"))
+        #expect(!loginMappingsError.message.contains(secret))
 
         let notMapping = try scratch.write("c.yaml", "- a\n- b\n", mode: 0o644)
         let notMappingError = try #require(await loadError(file: notMapping))
