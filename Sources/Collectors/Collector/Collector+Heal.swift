@@ -263,6 +263,7 @@ extension Collector {
                 built.isFinal
             else { return }
             derivedChecked[key] = broker
+            stats.derivedChecks += 1
             if derivedChecked.count > 50_000 {
                 let cutoff = clock.now().addingTimeInterval(-configuration.healLookBack)
                 derivedChecked = derivedChecked.filter { $0.key.start >= cutoff }

@@ -45,6 +45,8 @@ extension Collector {
         public var latencySamples = 0
         /// Derived-bar mismatches over all series.
         public var derivedMismatches = 0
+        /// Broker bars compared with the bar built from the base timeframe.
+        public var derivedChecks = 0
         /// Times the source went from all subscriptions up to some interrupted.
         public var sourceInterruptions = 0
         /// Live events handled (bar updates, interruptions, resumptions).

@@ -2,6 +2,7 @@ import CandleCore
 import CandleTesting
 import Collectors
 import Foundation
+import Synchronization
 import Testing
 import TradovateSimulator
 
@@ -18,7 +19,13 @@ struct CollectorWeekTests {
         #expect(roll == NewYork.at(2025, 12, 10, 18))
         let start = open.addingTimeInterval(-3600)
         let clock = ManualWallClock(now: start)
-        let source = ScriptedCandleSource(provider: marketHistory(market, clock: clock))
+        // Heal never asks for a bar that is still forming: every range ends by now − settle.
+        let formingRequests = Mutex(0)
+        let base = marketHistory(market, clock: clock)
+        let source = ScriptedCandleSource(provider: { chart, range in
+            if range.upperBound > clock.now().addingTimeInterval(-1.5) { formingRequests.withLock { $0 += 1 } }
+            return try await base(chart, range)
+        })
         let sink = MemoryCandleSink()
         var configuration = Collector.Configuration(healInterval: 3600)
         configuration.checkDerivedTimeframes = true
@@ -63,6 +70,8 @@ struct CollectorWeekTests {
         #expect(result.missingAtEnd == result.missingAfterStart)
         #expect(result.stats.errors == 0)
         #expect(result.stats.derivedMismatches == 0)
+        #expect(result.stats.derivedChecks > 1000)
+        #expect(formingRequests.withLock { $0 } == 0)
         #expect(result.stats.confirmedEmpty == 0)
         #expect(result.stats.latencySamples > 0)
         #expect((result.stats.latencyP99 ?? 99) <= configuration.settleTimeout)
