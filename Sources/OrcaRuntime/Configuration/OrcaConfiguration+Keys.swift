@@ -120,3 +120,28 @@ extension OrcaConfiguration {
         return previous[b.count]
     }
 }
+
+extension OrcaConfiguration {
+    /// The variables Orca reads that are not keys: the one-login credentials (`CredentialsLoader.fromEnvironment`).
+    public static let loginEnvironmentVariables: [String] = [
+        "ORCA_TRADOVATE_USERNAME", "ORCA_TRADOVATE_PASSWORD", "ORCA_TRADOVATE_CID", "ORCA_TRADOVATE_SEC",
+        "ORCA_TRADOVATE_APP_ID", "ORCA_TRADOVATE_APP_VERSION", "ORCA_TRADOVATE_ACCOUNTS",
+    ]
+
+    /// `ORCA_*` variables in `environment` that Orca does not read — likely typos, since they are otherwise ignored —
+    /// each with the closest known variable when there is one. Variables starting with `ORCA_TEST_` (the test
+    /// scripts') are not reported. For warnings at start-up; never an error.
+    public static func unknownEnvironmentVariables(
+        in environment: [String: String]
+    ) -> [(name: String, suggestion: String?)] {
+        let known = Set(keys.flatMap { [$0.environmentVariable] + $0.environmentAliases } + loginEnvironmentVariables)
+        return environment.keys.sorted()
+            .filter { $0.hasPrefix("ORCA_") && !$0.hasPrefix("ORCA_TEST_") && !known.contains($0) }
+            .map { name in
+                let closest = known.map { ($0, editDistance(name, $0)) }.min {
+                    $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0)
+                }
+                return (name, closest.flatMap { $0.1 <= 3 ? $0.0 : nil })
+            }
+    }
+}

@@ -295,3 +295,17 @@ struct ConfigurationValidationTests {
         }
     }
 }
+
+@Suite("Configuration: unknown ORCA_ variables are reported for warnings", .timeLimit(.minutes(1)))
+struct ConfigurationEnvironmentWarningTests {
+    @Test func unknownVariables() {
+        let unknown = OrcaConfiguration.unknownEnvironmentVariables(in: [
+            "ORCA_COLECTOR_LOOKBACK": "2d", "ORCA_COLLECTOR_LOOKBACK": "3d", "ORCA_TRADOVATE_PASSWORD": "x",
+            "ORCA_TEST_DATABASE_URL": "postgres://h/db", "ORCA_SOMETHING_ELSE_ENTIRELY": "1", "PATH": "/bin",
+            "ORCA_CREDENTIALS_FILE": "/c", "REDIS_URL": "redis://h",
+        ])
+        #expect(unknown.map(\.name) == ["ORCA_COLECTOR_LOOKBACK", "ORCA_SOMETHING_ELSE_ENTIRELY"])
+        #expect(unknown.first?.suggestion == "ORCA_COLLECTOR_LOOKBACK")
+        #expect(unknown.last?.suggestion == nil)
+    }
+}
