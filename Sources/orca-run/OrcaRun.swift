@@ -31,7 +31,7 @@ struct OrcaRun: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            RunCommand.self, CalendarCommand.self, ContractsCommand.self, ScheduleCommand.self, SimulateCommand.self,
+            RunCommand.self, BackfillCommand.self, VerifyCommand.self, HealthCommand.self, CalendarCommand.self, ContractsCommand.self, ScheduleCommand.self, SimulateCommand.self,
             TokensCommand.self,
         ],
         defaultSubcommand: RunCommand.self

@@ -58,21 +58,9 @@ public struct OrcaDaemon: Sendable {
                 spillCapacity: configuration.buffer.spillCapacity),
             logger: Logger(label: "orca.sink.buffer"))
 
-        guard let url = URL(string: environment.marketDataURL) else {
-            throw ConfigurationError(
-                .invalidURL, key: "tradovate.marketDataURL", "'\(environment.marketDataURL)' is not a URL")
-        }
         let refresher = environment.refresher
-        let login = environment.marketDataLogin
-        let client = try MarketDataClient(
-            configuration: MarketDataClientConfiguration(url: url),
-            tokenProvider: { try await refresher.token(for: login) }, wallClock: environment.clock,
-            logger: Logger(label: "orca.marketdata"))
-        let source = TradovateCandleSource(client: client, wallClock: environment.clock)
-
-        let ledger = FileConfirmedEmptyLedger(
-            directory: URL(fileURLWithPath: configuration.stateDirectory).appendingPathComponent("confirmed-empty"))
-        try await ledger.open()
+        let (client, source) = try environment.makeMarketData()
+        let ledger = try await environment.makeLedger()
         let settings = configuration.collector
         let mode: Collector.Mode = settings.cron.map { .cron($0, timeZone: TimeZone(identifier: "UTC")!) } ?? .live
         let collector = try Collector(
@@ -84,29 +72,15 @@ public struct OrcaDaemon: Sendable {
                 revisionWindowBars: settings.refetchLast, checkDerivedTimeframes: settings.derivedTimeframes),
             clock: environment.clock, logger: Logger(label: "orca.collector"))
 
-        let redisProbe: (@Sendable () async throws -> Void)?
-        if let redis = environment.redis {
-            redisProbe = { try await redis.ping() }
-        } else {
-            redisProbe = nil
-        }
         let marketDataProbe: @Sendable () async -> MarketDataObservation = {
             let stats = client.statistics
             return MarketDataObservation(
                 connected: stats.isConnected, lastError: stats.lastError, reconnects: stats.reconnects)
         }
-        let spillCapacity = configuration.buffer.spillCapacity
-        let bufferProbe: @Sendable () async -> BufferObservation = {
-            let stats = await sink.stats
-            return BufferObservation(
-                pendingCandles: stats.pendingCandles, spilledCandles: stats.spilledCandles,
-                spillCapacity: spillCapacity, consecutiveFailures: stats.consecutiveFailures,
-                lastFailure: stats.lastFailure)
-        }
         let probes = HealthProbes(
-            tokens: HealthProbes.tokens(from: refresher), redis: redisProbe, sink: sink,
+            tokens: HealthProbes.tokens(from: refresher), redis: environment.redis.map(HealthProbes.redis), sink: sink,
             sinkName: configuration.database.url == nil ? "files" : "postgres", marketData: marketDataProbe,
-            buffer: bufferProbe)
+            buffer: HealthProbes.buffer(sink))
         let health = HealthChecker(
             series: settings.series, probes: probes,
             thresholds: .init(lookback: min(seconds(settings.lookback), 86_400)), clock: environment.clock)

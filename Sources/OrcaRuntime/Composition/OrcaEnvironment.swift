@@ -127,6 +127,29 @@ public struct OrcaEnvironment: Sendable {
             logger: Logger(label: "orca.sink.file"))
     }
 
+    /// The market-data client for the market-data login (tokens from ``refresher``) and the candle source on it.
+    /// Run the client in the service group, or around a command with `MarketDataClient.withRunning(_:)`.
+    public func makeMarketData() throws -> (client: MarketDataClient, source: TradovateCandleSource) {
+        guard let url = URL(string: marketDataURL), url.scheme != nil else {
+            throw ConfigurationError(.invalidURL, key: "tradovate.marketDataURL", "'\(marketDataURL)' is not a URL")
+        }
+        let refresher = refresher
+        let login = marketDataLogin
+        let client = try MarketDataClient(
+            configuration: MarketDataClientConfiguration(url: url),
+            tokenProvider: { try await refresher.token(for: login) }, wallClock: clock,
+            logger: Logger(label: "orca.marketdata"))
+        return (client, TradovateCandleSource(client: client, wallClock: clock))
+    }
+
+    /// The confirmed-empty ledger in the state directory (bars the broker has no trades for).
+    public func makeLedger() async throws -> FileConfirmedEmptyLedger {
+        let ledger = FileConfirmedEmptyLedger(
+            directory: URL(fileURLWithPath: configuration.stateDirectory).appendingPathComponent("confirmed-empty"))
+        try await ledger.open()
+        return ledger
+    }
+
     /// A human name for the sink in use (password-free).
     public var sinkDescription: String {
         if let url = configuration.database.redactedURL { return "PostgreSQL \(url)" }
