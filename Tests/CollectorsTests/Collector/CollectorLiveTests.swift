@@ -56,6 +56,9 @@ struct CollectorLiveTests {
         let stats = await collector.statistics
         #expect(stats.latencyP50 == 1.5)
         #expect(stats.series[one]?.lastBarStart == last)
+        var seen: [CollectorEvent] = []
+        for await event in collector.events { seen.append(event) }  // finished when run() returned
+        #expect(seen.contains(.barWritten(series: one, symbol: "NQH6", start: last, isFinal: true, latency: 1.5)))
     }
 
     @Test("a newer bar closes the previous one; writeProvisional writes isFinal=false (throttled), then the final")

@@ -2,6 +2,8 @@ import CandleCore
 import CandleTesting
 import Collectors
 import Foundation
+import Logging
+import ServiceLifecycle
 import Testing
 import TradovateSimulator
 
@@ -54,5 +56,31 @@ struct CollectorRollTests {
             stored.first?.close
                 == (try market.candle(
                     symbol: "NQH6", timeframe: .fiveMinutes, start: roll, asOf: roll.addingTimeInterval(3600)))?.close)
+    }
+}
+
+/// The collector as a ServiceLifecycle service, and its event stream.
+@Suite("Collector service", .timeLimit(.minutes(3)))
+struct CollectorServiceTests {
+    @Test("graceful shutdown of a ServiceGroup ends run(), the subscriptions and the event stream")
+    func gracefulShutdown() async throws {
+        let market = SimulatedMarket(seed: 5)
+        let one = Series(.es, .oneHour)
+        let clock = ManualWallClock(now: NewYork.at(2025, 12, 9, 11, 30))
+        let source = ScriptedCandleSource(provider: marketHistory(market, clock: clock))
+        let collector = try Collector(
+            source: source, sink: MemoryCandleSink(), configuration: testConfiguration(series: [one]), clock: clock)
+        let group = ServiceGroup(services: [collector], logger: Logger(label: "collector-test"))
+        let running = Task { try await group.run() }
+        #expect(await collectorEventually { await source.openSubscriptions() == 1 })
+        #expect(await collectorEventually { await collector.statistics.healPasses >= 1 })
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(await collectorEventually { await source.openSubscriptions() == 0 })
+        var seen: [CollectorEvent] = []
+        for await event in collector.events { seen.append(event) }  // finishes: run() returned
+        #expect(seen.contains(.healStarted(series: one, missing: 23)))
+        #expect(seen.contains { if case .healFinished(one, 23, 0, 0) = $0 { true } else { false } })
+        await #expect(throws: CollectorError.self) { try await collector.run() }
     }
 }
