@@ -95,7 +95,10 @@ extension RepairReport {
         let missing = series.filter { !$0.stillMissing.isEmpty }
         if !missing.isEmpty {
             lines.append("")
-            lines.append("Still missing (the broker returned no bars):")
+            lines.append(
+                hasFailures
+                    ? "Still missing (the broker returned no bars, or a request below failed):"
+                    : "Still missing (the broker returned no bars):")
             for repair in missing {
                 lines.append("  \(repair.series):")
                 for range in repair.stillMissing.prefix(limit) { lines.append("    \(range)") }

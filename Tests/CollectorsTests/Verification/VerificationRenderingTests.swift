@@ -148,7 +148,9 @@ struct VerificationRenderingTests {
         #expect(text.contains("series    missing  requests  fetched  written  still missing  failures\n"))
         #expect(text.contains("NQ 5min        16        13       15       15              1         0\n"))
         #expect(
-            text.contains("Still missing (the broker returned no bars):\n  NQ 5min:\n    2025-12-03 14:05 (1 bar)\n"))
+            text.contains(
+                "Still missing (the broker returned no bars, or a request below failed):\n"
+                    + "  NQ 5min:\n    2025-12-03 14:05 (1 bar)\n"))
         #expect(text.contains("MESZ5 2025-12-03 14:05 → 2025-12-03 14:10 after 4 attempts: timeout [sourceFailed]"))
         #expect(text.contains("After repair:\nverify "))
 
