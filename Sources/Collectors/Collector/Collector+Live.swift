@@ -19,6 +19,7 @@ extension Collector {
         for (chart, task) in subscriptions where !desired.contains(chart) {
             task.cancel()
             subscriptions[chart] = nil
+            subscribedAt[chart] = nil
             interrupted.remove(chart)
             logger.info("unsubscribed", metadata: ["chart": "\(chart)"])
         }
@@ -34,6 +35,7 @@ extension Collector {
         while !Task.isCancelled {
             do {
                 let stream = try await source.live(chart)
+                subscribedAt[chart] = clock.now()
                 for try await event in stream {
                     await handle(event, chart: chart)
                     delay = configuration.retryInitialDelay
@@ -171,7 +173,9 @@ extension Collector {
             let report = try await sink.write([final])
             let acknowledged = clock.now()
             let delay = acknowledged.timeIntervalSince(final.end)
-            latency.record(delay)
+            let chart = ChartKey(symbol: final.symbol, instrument: series.instrument, timeframe: series.timeframe)
+            // A bar that ended before its subscription began is a replay of the past, not a measure of latency.
+            if let since = subscribedAt[chart], final.end > since { latency.record(delay) }
             noteWritten([final], report: report, at: acknowledged)
             emit(.barWritten(series: series, symbol: final.symbol, start: final.start, isFinal: true, latency: delay))
             await checkDerived(after: [final])

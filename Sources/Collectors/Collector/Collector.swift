@@ -53,6 +53,8 @@ public actor Collector: Service {
     var live: [Series: LiveState] = [:]
     var subscriptions: [ChartKey: Task<Void, Never>] = [:]
     var interrupted: Set<ChartKey> = []
+    /// When each chart's current subscription was made: bars that ended before are replays, not live latency.
+    var subscribedAt: [ChartKey: Date] = [:]
     var stats = Statistics()
     var latency: LatencyRecorder
     var frontCache: [String: (interval: Range<Date>, contract: Contract)] = [:]
