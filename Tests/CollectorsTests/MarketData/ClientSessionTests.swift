@@ -171,4 +171,34 @@ struct ClientSessionTests {
         try await eventually("the socket closed") { sim.stats.snapshot().openSockets == 0 }
         await sim.shutdown()
     }
+
+    @Test("a request made before run() waits for the connection; without one it fails with unavailable")
+    func requestBeforeRun() async throws {
+        let marketClock = ManualWallClock(now: ClientFixtures.marketNow)
+        var configuration = SimulatorConfiguration()
+        configuration.clock = marketClock
+        let sim = try await SimulatorServer.start(configuration)
+        let tokens = TokenBox(ClientFixtures.token(try sim.grantToken(), issuedAt: marketClock.now()))
+        let idle = try MarketDataClient(
+            configuration: .init(url: sim.webSocketURL, connectionWaitTimeout: .milliseconds(200)),
+            tokenProvider: tokens.provider, wallClock: marketClock)
+        do {
+            _ = try await TradovateCandleSource(client: idle, wallClock: marketClock).history(
+                of: Self.chart, in: Self.hour)
+            Issue.record("expected unavailable")
+        } catch let error as CandleSourceError {
+            #expect(error.code == .unavailable)
+        }
+        let client = try MarketDataClient(
+            configuration: .init(url: sim.webSocketURL), tokenProvider: tokens.provider, wallClock: marketClock)
+        let source = TradovateCandleSource(client: client, wallClock: marketClock)
+        let early = Task { try await source.history(of: Self.chart, in: Self.hour) }
+        try await Task.sleep(for: .milliseconds(100))
+        let running = Task { try await client.run() }
+        #expect(try await early.value.count == 12)
+        running.cancel()
+        _ = await running.result
+        await #expect(throws: CandleSourceError.self) { try await client.run() }
+        await sim.shutdown()
+    }
 }

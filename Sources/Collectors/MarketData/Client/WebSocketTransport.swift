@@ -54,8 +54,11 @@ struct WebSocketTransport: Sendable {
             tls = made
         }
         let maxFrameSize = configuration.maxFrameSize
+        // WSClient traces frames at `trace`; keep it at `debug` or above so no payload (nor a token) can be logged.
+        var socketLogger = logger
+        socketLogger.logLevel = max(logger.logLevel, .debug)
         let close = try await WebSocketClient.connect(
-            url: configuration.url.absoluteString, configuration: settings, tlsConfiguration: tls, logger: logger
+            url: configuration.url.absoluteString, configuration: settings, tlsConfiguration: tls, logger: socketLogger
         ) { inbound, outbound, _ in
             try await session(WebSocketConnection(inbound: inbound, outbound: outbound, maxFrameSize: maxFrameSize))
         }
