@@ -20,8 +20,6 @@ struct ConfigurationParser {
         ConfigurationError(code, key: key.name, "\(message) (\(raw.source.phrase))")
     }
 
-    func string(nonEmpty: Bool = true) -> String { text }
-
     func bool() throws(ConfigurationError) -> Bool {
         switch text.lowercased() {
         case "true", "yes", "on", "1": return true

@@ -136,14 +136,11 @@ private struct Loader {
 
         switch resolved {
         case .simulator:
-            for (name, url) in [("tradovate.restURL", rest), ("tradovate.marketDataURL", marketData)] {
-                if let url {
-                    throw url.error(
-                        .invalidValue,
-                        "is not used with tradovate.environment 'simulator' (the in-process simulator's address is "
-                            + "used); remove it, or set tradovate.environment to custom for an external server")
-                }
-                _ = name
+            if let url = rest ?? marketData {
+                throw url.error(
+                    .invalidValue,
+                    "\(url.shown) is not used with tradovate.environment 'simulator' (the in-process simulator's address is "
+                        + "used); remove it, or set tradovate.environment to custom for an external server")
             }
         case .demo, .live:
             tradovate.restURL = tradovate.restURL ?? resolved.defaultRESTURL
