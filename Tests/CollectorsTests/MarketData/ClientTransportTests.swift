@@ -44,6 +44,21 @@ struct ClientTransportTests {
         await sim.shutdown()
     }
 
+    @Test("wss: TLS is attempted (SNI name for an IP host); a plain server fails the handshake")
+    func tlsAgainstPlainServer() async throws {
+        let sim = try await SimulatorServer.start(SimulatorConfiguration())
+        var components = URLComponents(url: sim.webSocketURL, resolvingAgainstBaseURL: false)!
+        components.scheme = "wss"
+        let transport = WebSocketTransport(
+            configuration: .init(url: components.url!, tlsServerName: "localhost"),
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        await #expect(throws: (any Error).self) {
+            _ = try await transport.run { _ in }
+        }
+        #expect(sim.stats.snapshot().socketsOpened == 0)
+        await sim.shutdown()
+    }
+
     @Test("a refused connection throws")
     func refused() async throws {
         let sim = try await SimulatorServer.start(SimulatorConfiguration())
