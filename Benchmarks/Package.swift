@@ -52,5 +52,16 @@ let package = Package(
             ],
             swiftSettings: settings
         ),
+        .executableTarget(
+            name: "BackfillBench",
+            dependencies: [
+                .product(name: "Collectors", package: "orca"),
+                .product(name: "CandleCore", package: "orca"),
+                .product(name: "CandleTesting", package: "orca"),
+                .product(name: "TokenStore", package: "orca"),
+                .product(name: "TradovateSimulator", package: "orca"),
+            ],
+            swiftSettings: settings
+        ),
     ]
 )

@@ -143,7 +143,8 @@ public actor Backfill {
         for target in configuration.targets {
             let series = target.series
             let chunks = Self.chunks(
-                of: target, chunkSize: configuration.chunkSize, contractCalendar: configuration.contractCalendar)
+                of: target, chunkSize: configuration.chunkSize, contractCalendar: configuration.contractCalendar,
+                charts: configuration.charts, now: startedAt)
             let completed = await checkpoint?.completed(series) ?? SecondsRangeSet()
             var existing: Set<Date> = []
             if configuration.skipExisting, let first = chunks.first, let last = chunks.last {
@@ -283,8 +284,17 @@ struct ChunkWorker: Sendable {
             let error: any Error
             do {
                 let fetchedAt = clock.now()
-                let candles = try await source.history(of: chunk.chart, in: chunk.range)
+                var candles = try await source.history(of: chunk.request, in: chunk.range)
                 try Task.checkCancellation()
+                if chunk.request != chunk.chart {
+                    // A continuous chart: store the bars under the chunk's contract.
+                    candles = candles.compactMap { candle in
+                        guard chunk.range.contains(candle.start) else { return nil }
+                        var stamped = candle
+                        stamped.symbol = chunk.chart.symbol
+                        return stamped
+                    }
+                }
                 let final = candles.filter(\.isFinal)
                 var report = CandleWriteReport.empty
                 if !final.isEmpty {

@@ -6,23 +6,29 @@ public import Foundation
 /// A chunk never spans a contract roll: the backfill splits every range at the roll instants of its
 /// ``Backfill/Configuration/contractCalendar``, so each chunk asks for the contract that is front month for all of it.
 public struct BackfillChunk: Sendable, Hashable, CustomStringConvertible {
-    /// The chart requested (front-month contract × timeframe).
+    /// The front-month contract × timeframe: the symbol every stored bar of the chunk carries.
     public var chart: ChartKey
+    /// The chart asked of the source: ``chart`` itself, or the continuous `@ROOT` chart when the contract has expired
+    /// and ``Backfill/ChartPolicy/continuousWhenExpired`` is in force (the bars are then stamped with ``chart``'s
+    /// symbol).
+    public var request: ChartKey
     /// The bar starts requested, `[lowerBound, upperBound)`, on whole seconds.
     public var range: Range<Date>
 
-    /// Creates a chunk.
-    public init(chart: ChartKey, range: Range<Date>) {
+    /// Creates a chunk; `request` defaults to `chart`.
+    public init(chart: ChartKey, range: Range<Date>, request: ChartKey? = nil) {
         self.chart = chart
         self.range = range
+        self.request = request ?? chart
     }
 
     /// The series the chunk's bars belong to.
     public var series: Series { chart.series }
 
-    /// `NQZ5 5min 2025-12-01T00:00:00Z..<2025-12-08T00:00:00Z`.
+    /// `NQZ5 5min 2025-12-01T00:00:00Z..<2025-12-08T00:00:00Z` (`NQZ5 5min via @NQ …` for a continuous request).
     public var description: String {
-        "\(chart) \(range.lowerBound.formatted(.iso8601))..<\(range.upperBound.formatted(.iso8601))"
+        let via = request == chart ? "" : " via \(request.symbol)"
+        return "\(chart)\(via) \(range.lowerBound.formatted(.iso8601))..<\(range.upperBound.formatted(.iso8601))"
     }
 
     var seconds: SecondsRange { SecondsRange(range) }
@@ -106,9 +112,11 @@ struct SecondsRangeSet: Sendable, Hashable {
 
 extension Backfill {
     /// The chunks of `target`, in time order: its ranges merged, split at the contract rolls of `contractCalendar`,
-    /// then into spans of `chunkSize`.
+    /// then into spans of `chunkSize`. With ``ChartPolicy/continuousWhenExpired``, chunks of contracts whose last trade
+    /// is at or before `now` request the continuous `@ROOT` chart.
     public static func chunks(
-        of target: Target, chunkSize: ChunkSize, contractCalendar: ContractCalendar = .standard
+        of target: Target, chunkSize: ChunkSize, contractCalendar: ContractCalendar = .standard,
+        charts: ChartPolicy = .contract, now: Date = .distantPast
     ) -> [BackfillChunk] {
         let series = target.series
         let span = max(1, chunkSize.seconds(for: series.timeframe))
@@ -120,11 +128,19 @@ extension Backfill {
             {
                 let chart = ChartKey(
                     contract: period.contract, instrument: series.instrument, timeframe: series.timeframe)
+                let expired = contractCalendar.lastTrade(of: period.contract) <= now
+                let request =
+                    charts == .continuousWhenExpired && expired
+                    ? ChartKey(
+                        symbol: "@" + series.instrument.root, instrument: series.instrument, timeframe: series.timeframe
+                    )
+                    : chart
                 let periodRange = SecondsRange(period.interval.start..<period.interval.end)
                 var lower = periodRange.lower
                 while lower < periodRange.upper {
                     let upper = min(lower + span, periodRange.upper)
-                    result.append(BackfillChunk(chart: chart, range: SecondsRange(lower, upper).dates))
+                    result.append(
+                        BackfillChunk(chart: chart, range: SecondsRange(lower, upper).dates, request: request))
                     lower = upper
                 }
             }

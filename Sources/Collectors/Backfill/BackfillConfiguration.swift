@@ -85,6 +85,17 @@ extension Backfill {
         }
     }
 
+    /// Which chart a chunk asks the source for.
+    public enum ChartPolicy: Sendable, Hashable {
+        /// Always the front-month contract's chart (`NQZ5`).
+        case contract
+        /// The contract's chart while it trades; once its last trade has passed, the continuous chart (`@NQ`),
+        /// because Tradovate returns nothing for expired contracts (protocol §5.8). The bars are stored under the
+        /// contract the chunk belongs to (the front month by ``Configuration/contractCalendar``); when the broker's
+        /// continuous chart rolls on another day, bars next to a roll are the other contract's prices.
+        case continuousWhenExpired
+    }
+
     /// What to do with a checkpoint file written by a backfill with other parameters.
     public enum CheckpointMismatchPolicy: Sendable, Hashable {
         /// Refuse to start with ``BackfillError/Code/checkpointMismatch`` unless the series, the start of every
@@ -116,6 +127,9 @@ extension Backfill {
         public var retry: RetryPolicy
         /// Fetch only chunks in which the sink lacks a final bar the trading calendar expects.
         public var skipExisting: Bool
+        /// Which chart each chunk requests. Default ``ChartPolicy/contract``; use
+        /// ``ChartPolicy/continuousWhenExpired`` with Tradovate.
+        public var charts: ChartPolicy
         /// Call the sink's `flush()` before recording a chunk as complete (needed for sinks that acknowledge writes
         /// before they are durable, e.g. a file sink without sync per write). Default `true`.
         public var flushBeforeCheckpoint: Bool
@@ -154,6 +168,7 @@ extension Backfill {
             self.checkpointMismatch = checkpointMismatch
             self.retry = retry
             self.skipExisting = skipExisting
+            self.charts = .contract
             self.flushBeforeCheckpoint = true
             self.rateWindow = 10
         }

@@ -116,3 +116,23 @@ actor BlockingSource: CandleSource {
         throw CandleSourceError(.notSupported, "history only")
     }
 }
+
+/// Passes requests to a provider without ScriptedCandleSource's symbol filter (which would drop bars whose symbol is
+/// not the chart's), and records the symbols requested.
+actor ScriptedFilterFreeSource: CandleSource {
+    private let provider: ScriptedCandleSource.HistoryProvider
+    private(set) var requests: [String] = []
+
+    init(_ provider: @escaping ScriptedCandleSource.HistoryProvider) {
+        self.provider = provider
+    }
+
+    func history(of chart: ChartKey, in range: Range<Date>) async throws -> [Candle] {
+        requests.append(chart.symbol)
+        return try await provider(chart, range)
+    }
+
+    nonisolated func live(_ chart: ChartKey) async throws -> AsyncThrowingStream<LiveChartEvent, any Error> {
+        throw CandleSourceError(.notSupported, "history only")
+    }
+}

@@ -234,6 +234,51 @@ struct BackfillTests {
                 == BackfillFixture.expected(Self.nq5, range).count)
     }
 
+    @Test("continuousWhenExpired asks expired contracts' chunks for @ROOT and stores them under the front month")
+    func continuousWhenExpired() async throws {
+        // Like Tradovate: an expired contract returns nothing; `@NQ` returns the front month stamped "@NQ".
+        let market = BackfillFixture.market
+        let asOf = BackfillFixture.asOf
+        let filter = ScriptedFilterFreeSource { chart, range in
+            if chart.symbol.hasPrefix("@") {
+                return try market.candles(
+                    symbol: chart.symbol, timeframe: chart.timeframe, from: range.lowerBound, to: range.upperBound,
+                    asOf: asOf
+                ).map { candle in
+                    var stamped = candle
+                    stamped.symbol = chart.symbol
+                    return stamped
+                }
+            }
+            let contract = try Contract(parsing: chart.symbol, reference: asOf)
+            if ContractCalendar.standard.lastTrade(of: contract) <= asOf { return [] }
+            return try market.candles(
+                symbol: chart.symbol, timeframe: chart.timeframe, from: range.lowerBound, to: range.upperBound,
+                asOf: asOf)
+        }
+        let clock = ManualWallClock(now: asOf)
+        let contractOnly = MemoryCandleSink()
+        try await Backfill(
+            configuration: .init(series: [Self.nq5], from: Self.december.lowerBound, to: Self.december.upperBound),
+            source: filter, sink: contractOnly, clock: clock
+        ).run()
+        let roll = BackfillFixture.date("2025-12-10T23:00:00Z")
+        #expect(try await contractOnly.barStarts(of: Self.nq5, in: Self.december.lowerBound..<roll).isEmpty)
+
+        let firstRequests = await filter.requests.count
+        var configuration = Backfill.Configuration(
+            series: [Self.nq5], from: Self.december.lowerBound, to: Self.december.upperBound)
+        configuration.charts = .continuousWhenExpired
+        let sink = MemoryCandleSink()
+        let summary = try await Backfill(configuration: configuration, source: filter, sink: sink, clock: clock).run()
+        #expect(summary.isComplete)
+        let requested = await filter.requests.dropFirst(firstRequests)
+        #expect(requested.contains("@NQ") && requested.contains("NQH6") && !requested.contains("NQZ5"))
+        let candles = try await sink.candles(of: Self.nq5, in: Self.december)
+        #expect(candles.map(\.start) == BackfillFixture.expected(Self.nq5, Self.december))
+        #expect(candles.allSatisfy { $0.symbol == ContractCalendar.standard.frontMonth(.nq, at: $0.start).symbol })
+    }
+
     @Test("an invalid configuration is refused with a clear error")
     func invalidConfiguration() async throws {
         let start = Self.december.lowerBound
