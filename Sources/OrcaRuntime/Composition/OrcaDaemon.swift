@@ -35,6 +35,10 @@ public struct OrcaDaemon: Sendable {
     public let http: OrcaHTTPServer?
     /// Samples the components into ``prometheus``.
     public let poller: MetricsPoller
+    /// The collector's events, after they were recorded in the metrics (bar close → commit latency); read it for a
+    /// status line per bar. Finishes when the collector stops.
+    public let events: AsyncStream<CollectorEvent>
+    private let eventPump: EventPump
     private let logger: Logger
 
     /// Builds every part from `environment`. Nothing runs until ``run()``.
@@ -117,9 +121,13 @@ public struct OrcaDaemon: Sendable {
                             malformedFrames: md.malformedFrames, penalties: md.penalties, connected: md.isConnected))
                 }
             ])
+        let (events, continuation) = AsyncStream.makeStream(
+            of: CollectorEvent.self, bufferingPolicy: .bufferingNewest(10_000))
+        let pump = EventPump(collector: collector, metrics: prometheus.metrics, output: continuation)
         return OrcaDaemon(
             environment: environment, sink: sink, client: client, source: source, collector: collector,
-            ledger: ledger, health: health, prometheus: prometheus, http: http, poller: poller, logger: logger)
+            ledger: ledger, health: health, prometheus: prometheus, http: http, poller: poller, events: events,
+            eventPump: pump, logger: logger)
     }
 
     /// Runs every service until SIGTERM/SIGINT (graceful shutdown) or cancellation, then closes the sink and stops
@@ -139,6 +147,8 @@ public struct OrcaDaemon: Sendable {
             .init(service: BufferService(sink)),
             .init(service: environment.refresher),
             .init(service: client),
+            // Before the collector, so it stops after it: it ends when the collector's event stream finishes.
+            .init(service: eventPump),
             .init(service: collector),
             .init(service: poller),
         ]
@@ -176,4 +186,21 @@ public struct OrcaDaemon: Sendable {
 private func seconds(_ duration: Duration) -> TimeInterval {
     let parts = duration.components
     return TimeInterval(parts.seconds) + TimeInterval(parts.attoseconds) * 1e-18
+}
+
+/// Reads the collector's events, records bar close → commit latency, and passes every event on.
+struct EventPump: Service {
+    let collector: Collector
+    let metrics: OrcaMetrics
+    let output: AsyncStream<CollectorEvent>.Continuation
+
+    func run() async throws {
+        defer { output.finish() }
+        for await event in collector.events {
+            if case .barWritten(let series, _, _, true, let latency?) = event {
+                metrics.barCommitLatency(seconds: latency, series: series)
+            }
+            output.yield(event)
+        }
+    }
 }

@@ -50,7 +50,7 @@ public struct OrcaEnvironment: Sendable {
             let settings = configuration.simulator
             let embedded = try await EmbeddedSimulator.start(
                 seed: settings.seed, speed: settings.speed, start: settings.start, port: settings.port,
-                realNow: realNow)
+                realNow: settings.anchor ?? realNow)
             simulator = embedded
             clock = embedded.clock
             restURL = embedded.server.restBaseURL.absoluteString
@@ -68,7 +68,17 @@ public struct OrcaEnvironment: Sendable {
                 ])
         } else {
             simulator = nil
-            clock = SystemWallClock()
+            let settings = configuration.simulator
+            if settings.start != nil || settings.speed != 1 || settings.anchor != nil {
+                // An external simulator on a virtual clock: follow it (same start, speed and anchor).
+                clock = try VirtualClock.fromOptions(
+                    start: settings.start, speed: settings.speed, anchor: settings.anchor)
+                logger.notice(
+                    "market time follows a simulator's virtual clock",
+                    metadata: ["speed": "\(settings.speed)", "now": "\(clock.now())"])
+            } else {
+                clock = SystemWallClock()
+            }
             guard let rest = configuration.tradovate.effectiveRESTURL,
                 let md = configuration.tradovate.effectiveMarketDataURL
             else {

@@ -68,6 +68,7 @@ extension OrcaConfiguration {
         Key("simulator.seed", "ORCA_SIMULATOR_SEED"),
         Key("simulator.speed", "ORCA_SIMULATOR_SPEED"),
         Key("simulator.start", "ORCA_SIMULATOR_START"),
+        Key("simulator.anchor", "ORCA_SIMULATOR_ANCHOR"),
         Key("simulator.port", "ORCA_SIMULATOR_PORT"),
     ]
 

@@ -389,6 +389,7 @@ private struct Loader {
         if let seed = try value("simulator.seed") { simulator.seed = try seed.unsigned64() }
         if let speed = try value("simulator.speed") { simulator.speed = try speed.double(positive: true) }
         if let start = try value("simulator.start") { simulator.start = try start.instant() }
+        if let anchor = try value("simulator.anchor") { simulator.anchor = try anchor.instant() }
         if let port = try value("simulator.port") { simulator.port = try port.port() }
         return simulator
     }

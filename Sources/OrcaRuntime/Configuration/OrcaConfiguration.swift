@@ -343,22 +343,32 @@ extension OrcaConfiguration {
         }
     }
 
-    /// The in-process simulator.
+    /// The simulated market: the in-process simulator's settings, and the virtual clock of an external simulator.
+    ///
+    /// Market time is `start + (real − anchor) × speed`. With the embedded simulator (`tradovate.environment:
+    /// simulator`) every value configures it. With `tradovate.environment: custom` pointing at an `orca-run simulate`
+    /// process, setting ``start`` (or a ``speed`` other than 1) makes Orca's market clock follow that simulator's:
+    /// give the same `--start`, `--speed` and `--anchor` to both.
     public struct Simulator: Sendable, Hashable {
         /// The market seed (default 42).
         public var seed: UInt64
         /// Simulated seconds per real second (default 1).
         public var speed: Double
-        /// The simulated instant the clock starts at; `nil` (default) means now.
+        /// The simulated instant at ``anchor``; `nil` (default): for the embedded simulator, now when the market is
+        /// open, else the latest session's open (so bars flow at once on any day).
         public var start: Date?
+        /// The real instant at which simulated time equals ``start``; `nil` (default): when the process starts
+        /// (embedded), or 00:00 UTC today for an external simulator (as `orca-run simulate` assumes).
+        public var anchor: Date?
         /// Port to bind (default 0, ephemeral).
         public var port: Int
 
         /// Creates the simulator section; defaults: seed 42, real time, now, ephemeral port.
-        public init(seed: UInt64 = 42, speed: Double = 1, start: Date? = nil, port: Int = 0) {
+        public init(seed: UInt64 = 42, speed: Double = 1, start: Date? = nil, anchor: Date? = nil, port: Int = 0) {
             self.seed = seed
             self.speed = speed
             self.start = start
+            self.anchor = anchor
             self.port = port
         }
     }

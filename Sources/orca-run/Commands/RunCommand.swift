@@ -89,16 +89,16 @@ struct RunCommand: AsyncParsableCommand {
     static func printStatus(_ daemon: OrcaDaemon, _ printer: StatusPrinter) async {
         switch printer.style {
         case .none, .auto:
-            for await _ in daemon.collector.events {}
+            for await _ in daemon.events {}
         case .lines:
-            for await event in daemon.collector.events {
+            for await event in daemon.events {
                 if let line = StatusPrinter.line(for: event, now: daemon.environment.clock.now()) { say(line) }
             }
         case .table:
             var rows: [Series: StatusPrinter.Row] = [:]
             var drawn = 0
             var lastDraw = Date.distantPast
-            for await event in daemon.collector.events {
+            for await event in daemon.events {
                 StatusPrinter.apply(event, to: &rows)
                 let now = Date()
                 guard now.timeIntervalSince(lastDraw) >= 0.5 else { continue }
