@@ -72,6 +72,7 @@ struct VerifierFileTests {
         let report = try await throughSink.verify(
             [Week.nq5, Week.es15], from: Week.from, to: Week.to, now: Week.after)
         StorageScenario.check(report)
+        #expect(report.store == "files \(directory.path(percentEncoded: false))")
 
         // The reader takes no lock: it works while the sink holds the directory.
         let reader = Verifier(reader: .files(CandleFileReader(directory: directory, format: format)))
@@ -153,6 +154,7 @@ struct VerifierPostgresOfflineTests {
                 url: "postgresql://orca:s3cret-pass@127.0.0.1:1/orca", schema: "orca", connectTimeout: .seconds(2)))
         let report = try await Verifier(sink: sink).verify([Week.nq5], from: Week.from, to: Week.to, now: Week.after)
         #expect(report.exitCode == 2)
+        #expect(report.store == "postgres postgresql://orca:***@127.0.0.1:1/orca schema orca")
         let message = report.series[0].failure?.message ?? ""
         #expect(!message.isEmpty)
         #expect(!message.contains("s3cret-pass"))
