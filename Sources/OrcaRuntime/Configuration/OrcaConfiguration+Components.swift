@@ -69,9 +69,9 @@ extension OrcaConfiguration.Collector {
 }
 
 extension OrcaConfiguration.Simulator {
-    /// The simulator server's configuration: seed, port, the clock for ``start`` and ``speed`` (real time for the
-    /// defaults; otherwise `VirtualClock.fromOptions`, anchored at 00:00 UTC today), and `logins` as its accepted
-    /// logins (empty: its demo login).
+    /// The simulator server's configuration: seed, port, the clock for ``start``, ``speed`` and ``anchor`` (real time
+    /// for the defaults; otherwise `VirtualClock.fromOptions`, whose anchor defaults to 00:00 UTC today, as
+    /// `orca-run simulate` does), and `logins` as its accepted logins (empty: its demo login).
     ///
     /// - Throws: ``ConfigurationError`` (`simulator.speed`) when the speed is not a positive finite number.
     public func serverConfiguration(
@@ -82,7 +82,7 @@ extension OrcaConfiguration.Simulator {
         configuration.port = port
         configuration.seed = seed
         do {
-            configuration.clock = try VirtualClock.fromOptions(start: start, speed: speed, anchor: nil)
+            configuration.clock = try VirtualClock.fromOptions(start: start, speed: speed, anchor: anchor)
         } catch {
             throw ConfigurationError(.outOfRange, key: "simulator.speed", "\(error)")
         }

@@ -72,6 +72,7 @@ extension OrcaConfiguration {
             ("simulator.seed", String(simulator.seed)),
             ("simulator.speed", String(simulator.speed)),
             ("simulator.start", simulator.start.map { $0.formatted(.iso8601) } ?? "- (now)"),
+            ("simulator.anchor", simulator.anchor.map { $0.formatted(.iso8601) } ?? "-"),
             ("simulator.port", String(simulator.port)),
         ]
         return rows

@@ -39,7 +39,9 @@ struct ConfigurationLoadingTests {
         #expect(configuration.http == OrcaConfiguration.HTTP(enabled: true, host: "127.0.0.1", port: 9464))
         #expect(configuration.log.level == .info)
         #expect(configuration.log.format == .auto)
-        #expect(configuration.simulator == OrcaConfiguration.Simulator(seed: 42, speed: 1, start: nil, port: 0))
+        #expect(
+            configuration.simulator == OrcaConfiguration.Simulator(seed: 42, speed: 1, start: nil, anchor: nil, port: 0)
+        )
         // `.default` is the same apart from the paths that loading fills in.
         var filled = OrcaConfiguration.default
         filled.tradovate.deviceIDFile = "./orca-data/.state/device-id"
@@ -144,6 +146,10 @@ struct ConfigurationLoadingTests {
             "simulator.start", "2025-01-06T14:30:00Z", "2025-01-07T00:00:00Z", "2025-01-08T09:15:00.500Z",
             expected: ("1736173800.0", "1736208000.0", "1736327700.5")
         ) { String($0.simulator.start?.timeIntervalSince1970 ?? 0) },
+        PrecedenceCase(
+            "simulator.anchor", "2025-01-06T00:00:00Z", "2025-01-07T00:00:00Z", "2025-01-08T00:00:00Z",
+            expected: ("1736121600.0", "1736208000.0", "1736294400.0")
+        ) { String($0.simulator.anchor?.timeIntervalSince1970 ?? 0) },
         PrecedenceCase("simulator.port", "1", "2", "3") { String($0.simulator.port) },
     ]
 

@@ -59,6 +59,7 @@ struct ConfigurationValidationTests {
         Case(["ORCA_SIMULATOR_SPEED": "0"], .outOfRange, "simulator.speed", "'0' must be greater than zero"),
         Case(["ORCA_SIMULATOR_SEED": "-3"], .invalidValue, "simulator.seed", "is not a non-negative whole number"),
         Case(["ORCA_SIMULATOR_START": "yesterday"], .invalidValue, "simulator.start", "is not an ISO-8601 instant"),
+        Case(["ORCA_SIMULATOR_ANCHOR": "noon"], .invalidValue, "simulator.anchor", "'noon' is not an ISO-8601 instant"),
         Case(
             ["ORCA_LOG_LEVEL": "verbose"], .invalidValue, "log.level", "'verbose' is not valid; use one of trace, debug"
         ),
