@@ -99,15 +99,17 @@ struct BackfillCommand: AsyncParsableCommand {
             fileURLWithPath: checkpoint ?? configuration.stateDirectory + "/backfill-checkpoint.json")
         try FileManager.default.createDirectory(
             at: checkpointFile.deletingLastPathComponent(), withIntermediateDirectories: true)
+        var plan = Backfill.Configuration(
+            series: configuration.collector.series, from: start, to: end, chunkSize: .days(chunkDays),
+            maxConcurrentRequests: concurrency,
+            contractCalendar: try ContractCalendar(rollDaysBeforeExpiry: configuration.collector.rollDaysBeforeExpiry),
+            checkpointFile: checkpointFile, checkpointMismatch: extendCheckpoint ? .extend : .refuse,
+            skipExisting: skipExisting)
+        // Tradovate serves no history for expired contracts (protocol §5.8): ask the continuous chart (@NQ) for
+        // those chunks; bars are stored under the contract that was front month.
+        plan.charts = .continuousWhenExpired
         let backfill = Backfill(
-            configuration: .init(
-                series: configuration.collector.series, from: start, to: end, chunkSize: .days(chunkDays),
-                maxConcurrentRequests: concurrency,
-                contractCalendar: try ContractCalendar(
-                    rollDaysBeforeExpiry: configuration.collector.rollDaysBeforeExpiry),
-                checkpointFile: checkpointFile, checkpointMismatch: extendCheckpoint ? .extend : .refuse,
-                skipExisting: skipExisting),
-            source: source, sink: sink, clock: environment.clock, logger: logger)
+            configuration: plan, source: source, sink: sink, clock: environment.clock, logger: logger)
         let writer = BackfillProgressWriter()
         let banner =
             "orca-run: backfilling \(configuration.collector.series.count) series, \(Show.instant(start)) → "
