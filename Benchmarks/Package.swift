@@ -63,5 +63,16 @@ let package = Package(
             ],
             swiftSettings: settings
         ),
+        .executableTarget(
+            name: "CollectorLatencyBench",
+            dependencies: [
+                .product(name: "Collectors", package: "orca"),
+                .product(name: "CandleCore", package: "orca"),
+                .product(name: "OrcaRuntime", package: "orca"),
+                .product(name: "TokenStore", package: "orca"),
+                .product(name: "TradovateSimulator", package: "orca"),
+            ],
+            swiftSettings: settings
+        ),
     ]
 )
