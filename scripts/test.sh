@@ -91,9 +91,23 @@ wait "$SWIFT_TEST_PID"
 status=$?
 set -e
 SWIFT_TEST_PID=""
-if [[ $status -eq 0 ]]; then
-    log "swift test passed"
-else
+if [[ $status -ne 0 ]]; then
     log "swift test failed with exit status $status"
+    exit "$status"
 fi
-exit "$status"
+log "swift test passed"
+
+# The Examples/ packages depend on Orca by path. They share the main package's build folder, so the dependencies
+# compiled for the tests above are reused (a separate folder would compile NIO, SSL and the rest again). Skipped
+# when the caller filters the tests (`scripts/test.sh --filter X`) or sets ORCA_SKIP_EXAMPLES=1.
+if [[ $# -eq 0 && ${ORCA_SKIP_EXAMPLES:-0} != 1 ]]; then
+    for example in Examples/StrategyTesting Examples/EmbeddedCollector; do
+        log "Building and testing $example"
+        if ! setsid --wait swift test --package-path "$example" --scratch-path "$REPO_ROOT/.build-examples" </dev/null; then
+            log "$example: swift test failed"
+            exit 1
+        fi
+    done
+    log "Examples passed"
+fi
+exit 0

@@ -147,7 +147,12 @@ public struct OrcaEnvironment: Sendable {
         let login = marketDataLogin
         let client = try MarketDataClient(
             configuration: MarketDataClientConfiguration(url: url),
-            tokenProvider: { try await refresher.token(for: login) }, wallClock: clock,
+            tokenProvider: { try await refresher.token(for: login) },
+            onTokenRefused: { _ in
+                // Revoked, or issued by another server (a token left in Redis by an earlier simulator): renew, and
+                // when the server refuses that too, log in again. The refresher's budget guard bounds the renewals.
+                _ = try? await refresher.refreshNow(login)
+            }, wallClock: clock,
             logger: Logger(label: "orca.marketdata"))
         return (client, TradovateCandleSource(client: client, wallClock: clock))
     }

@@ -71,13 +71,17 @@ actor ClientCore {
     private var subscriptions: [Int: Int] = [:]
     /// Token strings the server refused (401, or closed the socket for as revoked/expired). Kept in memory only.
     private var refusedTokens: Set<String> = []
+    /// Told when the provider hands out a token the server already refused (so the provider can log in again).
+    private let onTokenRefused: (@Sendable (Token) async -> Void)?
 
     init(
         configuration: MarketDataClientConfiguration, tokenProvider: @escaping @Sendable () async throws -> Token,
+        onTokenRefused: (@Sendable (Token) async -> Void)? = nil,
         clock: any Clock<Duration>, wallClock: any WallClock, logger: Logger, recorder: StatisticsRecorder
     ) {
         self.configuration = configuration
         self.tokenProvider = tokenProvider
+        self.onTokenRefused = onTokenRefused
         self.clock = clock
         self.wallClock = wallClock
         self.logger = logger
@@ -385,6 +389,7 @@ actor ClientCore {
         guard let connection, connection.id == id, let outgoing = connection.outgoing else { return }
         guard let text = candidates(for: token).first else {
             if isReauthorization { return }
+            if let onTokenRefused { Task { await onTokenRefused(token) } }
             authorizationImpossible(
                 id,
                 reason: "the token provider returned a token the server already refused (fp \(token.fingerprint)); "

@@ -43,6 +43,9 @@ public final class MarketDataClient: Service, Sendable {
     ///   - configuration: the socket URL and the knobs (see ``MarketDataClientConfiguration``).
     ///   - tokenProvider: the login's current token; asked at every (re)authorization and every
     ///     ``MarketDataClientConfiguration/tokenCheckInterval`` (wall clock) to notice renewals.
+    ///   - onTokenRefused: called when `tokenProvider` hands out a token the server already refused (revoked, or
+    ///     issued by another server): the place to force a new login, e.g. `TokenRefresher.refreshNow(_:grace:)`.
+    ///     Without it the client waits (with backoff) for the provider to return another token.
     ///   - clock: transport timers: heartbeat, request timeouts, backoff.
     ///   - wallClock: market time: penalty waits, token expiry checks.
     ///   - random: the backoff jitter's source, values in `0..<1`.
@@ -51,6 +54,7 @@ public final class MarketDataClient: Service, Sendable {
     public init(
         configuration: MarketDataClientConfiguration,
         tokenProvider: @escaping @Sendable () async throws -> Token,
+        onTokenRefused: (@Sendable (Token) async -> Void)? = nil,
         clock: any Clock<Duration> = ContinuousClock(),
         wallClock: any WallClock = SystemWallClock(),
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
@@ -66,7 +70,8 @@ public final class MarketDataClient: Service, Sendable {
         self.random = random
         self.logger = logger
         self.core = ClientCore(
-            configuration: configuration, tokenProvider: tokenProvider, clock: clock, wallClock: wallClock,
+            configuration: configuration, tokenProvider: tokenProvider, onTokenRefused: onTokenRefused, clock: clock,
+            wallClock: wallClock,
             logger: logger, recorder: recorder)
     }
 
