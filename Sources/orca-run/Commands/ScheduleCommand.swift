@@ -1,85 +1,90 @@
 import ArgumentParser
 import CandleCore
 import Foundation
+import OrcaRuntime
 
-struct ScheduleCommand: ParsableCommand {
+/// `orca-run schedule`: the daemon's plan (series, bar closes, rolls, token renewals), or what pg_cron expressions do.
+struct ScheduleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schedule",
-        abstract: "Print when bars close next, and explain cron expressions from the old pg_cron setup.",
+        abstract: "Print the plan (series, next bar closes, rolls, token renewals); explain pg_cron expressions.",
         discussion: """
-            Without --pg-cron, lists for each timeframe the next bar closes on the trading calendar (bars that \
-            close while the market is shut are skipped). With --pg-cron, parses each cron expression the way \
-            pg_cron does (5 fields, evaluated in UTC), prints its next firing times and explains its pitfalls \
-            in plain words; the exit code is 1 when any expression is invalid or never fires.
+            Without --pg-cron, prints what the daemon configured like `orca-run run` (same --config file, \
+            environment and flags) would do from --at on: whether the market is open and when that changes; how \
+            bars are collected (live subscriptions, or collector.cron); for every series (collector.instruments × \
+            collector.timeframes) its front-month contract, its next roll and its next bar closes on the CME \
+            calendar — bars that would close while the market is shut are skipped, and a bar cut short by an early \
+            close completes with the market; then, for every login, the expiry of its token in the token store and \
+            the planned renewal: expiry − 15m (the refresher's margin), "due now" inside the margin, "expired: new \
+            login at start", or "at start (no token yet)". The token store is Redis (--redis-url, $REDIS_URL, \
+            redis.url); without it tokens live only in the daemon's memory and cannot be read from outside. Nothing \
+            is started or written: only Redis is read, and an unreachable Redis is reported in the plan.
+
+            With --pg-cron, explains each cron expression brought from the old pg_cron setup instead: parsed the \
+            way pg_cron does (5 fields, evaluated in UTC), its next --count firing times and its pitfalls in plain \
+            words. The configuration is not read.
+
+            EXIT STATUS
+              0   the plan, or every expression, was printed
+              1   a --pg-cron expression is invalid or never fires
+              64  a bad argument
+              78  a configuration error (the message names the key)
 
             EXAMPLES
               orca-run schedule
-              orca-run schedule --timeframe 5m --timeframe 1h --count 3
+              orca-run schedule --at 2026-12-24T17:00:00Z --count 6 --timeframes 30
+              REDIS_URL=redis://127.0.0.1:6379/0 orca-run schedule --json
               orca-run schedule --pg-cron '*/50 * * * *' --pg-cron '*/15 * * * *'
             """
     )
 
-    @Option(name: .customLong("pg-cron"), help: "A 5-field cron expression to explain; repeat for several.")
+    @OptionGroup var options: ConfigOptions
+
+    @Option(
+        name: .customLong("pg-cron"),
+        help: ArgumentHelp(
+            "A 5-field cron expression to explain instead of the plan; repeat for several.", valueName: "expr"))
     var cronExpressions: [String] = []
 
-    @Option(name: .customLong("timeframe"), help: "Timeframes to plan (default: 5min 15min 30min 1hour).")
-    var timeframes: [TimeframeArgument] = []
-
-    @Option(help: "How many upcoming times to list per line.")
+    @Option(help: "How many bar closes (or cron firings) to list per line, 1–100.")
     var count: Int = 4
 
-    @Option(help: "Plan from this instant (ISO-8601, default: now).")
+    @Option(help: ArgumentHelp("Plan from this instant, ISO-8601 or a date (default: now).", valueName: "instant"))
     var at: InstantArgument?
+
+    @Flag(help: "Print JSON instead of the table (the plan, or an array of --pg-cron explanations).")
+    var json = false
+
+    /// The option of the earlier command (`--timeframe 5m --timeframe 1h`), kept for scripts; same as --timeframes.
+    @Option(name: .customLong("timeframe"), help: .hidden)
+    var legacyTimeframes: [TimeframeArgument] = []
 
     func validate() throws {
         guard (1...100).contains(count) else { throw ValidationError("--count must be between 1 and 100") }
     }
 
-    func run() throws {
+    func run() async throws {
         let now = at?.date ?? Date()
-        if cronExpressions.isEmpty {
-            printBarPlan(now: now)
+        if !cronExpressions.isEmpty {
+            let explanations = cronExpressions.map { CronExplanation.explain($0, after: now, count: count) }
+            print(json ? CronExplanation.json(explanations) : explanations.map(\.text).joined(separator: "\n"))
+            if explanations.contains(where: \.failed) { throw ExitCode(1) }
             return
         }
-        var failed = false
-        for expression in cronExpressions {
-            print("\(expression)")
-            let schedule: CronSchedule
-            do { schedule = try CronSchedule(expression) } catch {
-                print("  error: \(error)")
-                failed = true
-                continue
-            }
-            var next: [Date] = []
-            var cursor = now
-            while next.count < count, let fire = schedule.next(after: cursor) {
-                next.append(fire)
-                cursor = fire
-            }
-            if next.isEmpty {
-                failed = true
-            } else {
-                print("  next (UTC): " + next.map { $0.formatted(.iso8601) }.joined(separator: ", "))
-            }
-            for finding in schedule.lint() {
-                print("  \(finding)")
-            }
+        var extra: [String: String] = [:]
+        if !legacyTimeframes.isEmpty {
+            extra["collector.timeframes"] = legacyTimeframes.map { String($0.timeframe.minutes) }.joined(separator: ",")
         }
-        if failed { throw ExitCode(1) }
-    }
-
-    private func printBarPlan(now: Date) {
-        let calendar = TradingCalendar.cmeEquityIndex
-        print("bar closes after \(Show.instant(now)) (market \(calendar.isOpen(at: now) ? "open" : "closed"))")
-        for timeframe in timeframes.isEmpty ? Timeframe.seedDefaults : timeframes.map(\.timeframe) {
-            let horizon = now.addingTimeInterval(14 * 86_400)
-            let closes = calendar.expectedBars(.nq, timeframe, from: timeframe.barStart(containing: now), to: horizon)
-                .lazy.map { start in
-                    // A bar cut short by a halt or early close closes with the market.
-                    min(timeframe.barEnd(startingAt: start), calendar.nextClose(after: start) ?? .distantFuture)
-                }.filter { $0 > now }.prefix(count)
-            let label = timeframe.label.padding(toLength: 6, withPad: " ", startingAt: 0)
-            print("  \(label) " + closes.map { $0.formatted(.iso8601) }.joined(separator: ", "))
+        let configuration = try await options.load(extra: extra)
+        let tokens = await TokenStoreObservation.read(configuration: configuration)
+        var notes: [String] = []
+        if configuration.tradovate.environment == .simulator {
+            notes.append("no Tradovate credentials are configured: the daemon would run the embedded simulator")
         }
+        let plan = SchedulePlan.make(
+            at: now, series: configuration.collector.series, tokens: tokens,
+            contractCalendar: configuration.collector.contractCalendar, collectionCron: configuration.collector.cron,
+            count: count, notes: notes)
+        print(json ? plan.json() : plan.table())
     }
 }
