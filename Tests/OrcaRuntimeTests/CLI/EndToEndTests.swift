@@ -30,7 +30,7 @@ struct EndToEndTests {
             "simulate", "--port", "0", "--seed", "7", "--start", simulatedStart, "--speed", String(speed),
             "--anchor", anchorText, "--drop-every", "8",
         ])
-        defer { _ = simulator.child.kill(SIGKILL) }
+        defer { simulator.child.kill(SIGKILL) }
         let banner = try await simulator.waitForOutput(seconds: 60) { $0.contains("ws://") }
         let rest = try #require(url(in: banner, scheme: "http://"))
         let socket = try #require(url(in: banner, scheme: "ws://"))
