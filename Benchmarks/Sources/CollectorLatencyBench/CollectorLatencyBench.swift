@@ -167,6 +167,7 @@ struct CollectorLatencyBench {
             "  \(client.statistics.liveSubscriptions) live subscriptions up at \(iso(windowStart)) "
                 + String(format: "(%.2f s real after start)", windowStart.timeIntervalSince(plan.start) / plan.speed)
                 + "; window ends \(iso(windowEnd))")
+        fflush(nil)
         // Run until the window's end, plus the settle timeout and 3 real seconds for its last bars to be committed.
         let stop = clock.real(atSimulated: windowEnd.addingTimeInterval(Collector.Configuration().settleTimeout))
             .addingTimeInterval(3)
@@ -176,6 +177,7 @@ struct CollectorLatencyBench {
             if realClock.now() >= nextReport, realClock.now() < stop {
                 nextReport = nextReport.addingTimeInterval(60)
                 print("  … market \(iso(clock.now())): \(timing.firstCommits.count) final bars committed so far")
+                fflush(nil)  // progress shows up when the output goes to a file
             }
         }
         let statistics = await collector.statistics
@@ -195,6 +197,7 @@ struct CollectorLatencyBench {
                 + " \(bufferStats.failedWrites) failed backend writes; client: \(clientStats.socketsOpened) socket(s),"
                 + " \(clientStats.reconnects) reconnects; collector errors: \(statistics.errors)")
         print("  load average at end: \(loadAverage())")
+        fflush(nil)
     }
 
     // MARK: Report
@@ -210,6 +213,7 @@ struct CollectorLatencyBench {
         var real: [Double] = []
         var buffered: [Double] = []
         var byTimeframe: [Int: [Double]] = [:]
+        var worst: (latency: Double, id: BarID, commit: CommitInstant, buffered: Double)?
         for series in plan.series {
             let timeframe = series.timeframe
             let starts = TradingCalendar.cmeEquityIndex.expectedBars(
@@ -233,6 +237,7 @@ struct CollectorLatencyBench {
                 real.append(commit.real.timeIntervalSince(clock.real(atSimulated: end)))
                 buffered.append(bufferLatency)
                 byTimeframe[timeframe.minutes, default: []].append(latency)
+                if latency > worst?.latency ?? -.infinity { worst = (latency, id, commit, bufferLatency) }
             }
         }
         print(
@@ -250,6 +255,19 @@ struct CollectorLatencyBench {
             if let summary = LatencySummary(values) {
                 print("    \(minutes)-minute bars, market time: \(summary.line())")
             }
+        }
+        if let worst {
+            let end = worst.id.start.addingTimeInterval(Double(worst.id.minutes) * 60)
+            let sameCommit = commits.values.filter { $0.real == worst.commit.real }.count
+            print(
+                String(
+                    format: "    slowest: %@ %d-minute bar ending %@, committed %.1f ms real after its end by a backend"
+                        + " write of %d candles that took %.1f ms (%d bars committed at that instant); buffer ack"
+                        + " after %.1f ms real",
+                    worst.id.root, worst.id.minutes, iso(end),
+                    worst.commit.real.timeIntervalSince(clock.real(atSimulated: end)) * 1000, worst.commit.batchSize,
+                    worst.commit.real.timeIntervalSince(worst.commit.writeStarted) * 1000, sameCommit,
+                    worst.buffered / plan.speed * 1000))
         }
         if let summary = LatencySummary(buffered) {
             print("  bar end → buffer acknowledged (collector events), market time: \(summary.line())")

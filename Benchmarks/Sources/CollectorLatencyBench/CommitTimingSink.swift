@@ -10,10 +10,13 @@ struct BarID: Hashable, Sendable {
     let start: Date
 }
 
-/// When a backend sink acknowledged a bar: the real instant and the same instant on the market clock.
+/// When a backend sink acknowledged a bar: the real instant and the same instant on the market clock, plus the
+/// backend write that committed it (when it started, real time, and how many candles it held).
 struct CommitInstant: Sendable {
     let real: Date
     let market: Date
+    let writeStarted: Date
+    let batchSize: Int
 }
 
 /// A `CandleSink` decorator in front of the backend sink (PostgreSQL or files) that records, for every final bar,
@@ -34,9 +37,11 @@ final class CommitTimingSink: CandleSink {
     var firstCommits: [BarID: CommitInstant] { commits.withLock { $0 } }
 
     func write(_ candles: [Candle]) async throws -> CandleWriteReport {
+        let started = realClock.now()
         let report = try await backend.write(candles)
         let real = realClock.now()
-        let instant = CommitInstant(real: real, market: clock.simulated(atReal: real))
+        let instant = CommitInstant(
+            real: real, market: clock.simulated(atReal: real), writeStarted: started, batchSize: candles.count)
         commits.withLock { table in
             for candle in candles where candle.isFinal {
                 let id = BarID(root: candle.instrument.root, minutes: candle.timeframe.minutes, start: candle.start)
