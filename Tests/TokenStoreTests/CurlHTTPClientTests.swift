@@ -106,7 +106,7 @@ struct CurlHTTPClientTests {
         } throws: { error in
             (error as? CurlHTTPError)?.code == .timeout
         }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(15))  // 0.3 s timeout; generous for a loaded CI machine
     }
 
     @Test("a per-request timeout overrides the client's")

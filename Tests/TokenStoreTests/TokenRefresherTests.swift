@@ -81,6 +81,30 @@ struct TokenRefresherTests {
         #expect(await auth.loginCalls == 2)
     }
 
+    @Test("a token a server refused is replaced even when the store still holds it with a later issue time")
+    func refusedTokenReplaced() async throws {
+        let clock = ManualWallClock(now: start)
+        let auth = ScriptedAuth(clock: clock)
+        let login = fakeCredentials()
+        let store = InMemoryTokenProvider(clock: clock)
+        // A token another server issued "later" (its clock ran ahead): the scripted auth never issued it.
+        let foreign = Token(
+            accessToken: "foreign-\(UUID().uuidString)", marketDataToken: "md-\(UUID().uuidString)",
+            expirationTime: start.addingTimeInterval(80 * 60), userID: 1, login: login.name,
+            issuedAt: start.addingTimeInterval(600))
+        await store.store(foreign, aliases: [])
+        let (refresher, _) = make([login], clock: clock, auth: auth, store: store)
+        #expect(try await refresher.token(for: login.name) == foreign)
+
+        let replacement = try await refresher.tokenRefused(foreign)
+        #expect(replacement != foreign)
+        #expect(await auth.loginCalls == 1)  // the renewal of the foreign token was refused: a new login
+        #expect(try await refresher.token(for: login.name) == replacement)
+        #expect(await store.token(for: login.name) == replacement)
+        // Refusing again does not bring the foreign token back.
+        #expect(try await refresher.tokenRefused(foreign) != foreign)
+    }
+
     @Test("an expired token is replaced by a login, never renewed")
     func expiredRelogin() async throws {
         let clock = ManualWallClock(now: start)

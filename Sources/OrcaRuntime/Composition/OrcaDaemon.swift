@@ -119,7 +119,9 @@ public struct OrcaDaemon: Sendable {
                         collector: .init(
                             barsWritten: collected.series.mapValues(\.barsWritten), socketReconnects: md.reconnects,
                             malformedFrames: md.malformedFrames, penalties: md.penalties, connected: md.isConnected))
-                }
+                },
+                // Freshness per series (last bar, lag, missing — judged against the calendar), health and components.
+                { MetricsSample(report: await health.check()) },
             ])
         let (events, continuation) = AsyncStream.makeStream(
             of: CollectorEvent.self, bufferingPolicy: .bufferingNewest(10_000))

@@ -148,10 +148,10 @@ public struct OrcaEnvironment: Sendable {
         let client = try MarketDataClient(
             configuration: MarketDataClientConfiguration(url: url),
             tokenProvider: { try await refresher.token(for: login) },
-            onTokenRefused: { _ in
+            onTokenRefused: { token in
                 // Revoked, or issued by another server (a token left in Redis by an earlier simulator): renew, and
                 // when the server refuses that too, log in again. The refresher's budget guard bounds the renewals.
-                _ = try? await refresher.refreshNow(login)
+                _ = try? await refresher.tokenRefused(token)
             }, wallClock: clock,
             logger: Logger(label: "orca.marketdata"))
         return (client, TradovateCandleSource(client: client, wallClock: clock))

@@ -104,6 +104,8 @@ public actor TokenRefresher: Service {
     private var failureStreak: [String: Int] = [:]
     private var unsaved: Set<String> = []
     private var stats = Statistics()
+    /// The last access token a server refused, per login (``tokenRefused(_:)``): never adopted or handed out again.
+    private var refusedAccessTokens: [String: String] = [:]
 
     /// Creates a refresher for `logins`.
     ///
@@ -162,6 +164,18 @@ public actor TokenRefresher: Service {
     /// several processes refreshing at once renew each login once.
     public func refreshNow(_ login: String, grace: TimeInterval = 0) async throws -> Token {
         try await obtain(login, force: true, grace: grace)
+    }
+
+    /// Reports that a server refused `token` (revoked, or issued by another server, e.g. a token an earlier simulator
+    /// left in Redis) and returns a replacement: a token another process stored since, or a renewal, or — when the
+    /// server refuses the renewal too — a new login. The refused token is never handed out again, even if the store
+    /// still holds it.
+    public func tokenRefused(_ token: Token) async throws -> Token {
+        refusedAccessTokens[token.login] = token.accessToken
+        logger.info(
+            "token refused by a server; replacing it",
+            metadata: ["orca_login": "\(token.login)", "orca_token": "\(token.fingerprint)"])
+        return try await obtain(token.login, force: true, grace: 0)
     }
 
     /// Keeps every login fresh until cancelled or gracefully shut down.
@@ -252,6 +266,7 @@ public actor TokenRefresher: Service {
     /// Whether `token` makes a refresh of `login` unnecessary.
     private func satisfies(_ token: Token?, force: Bool, requestedAt: Date) -> Bool {
         guard let token, !token.isExpired(at: clock.now()) else { return false }
+        if refusedAccessTokens[token.login] == token.accessToken { return false }
         if force { return token.issuedAt > requestedAt }
         return token.secondsLeft(at: clock.now()) > configuration.renewalMargin
     }

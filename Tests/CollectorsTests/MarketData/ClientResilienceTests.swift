@@ -61,9 +61,10 @@ struct ClientResilienceTests {
 
     @Test("a delayed response fails with timeout")
     func delayedResponse() async throws {
-        try await ClientHarness.with(client: { $0.requestTimeout = .milliseconds(300) }) { harness in
+        // 2 s: the warm-up request must not time out on a loaded CI machine; the delay is well beyond it.
+        try await ClientHarness.with(client: { $0.requestTimeout = .seconds(2) }) { harness in
             _ = try await harness.source.history(of: Self.chart, in: Self.day)
-            harness.sim.faults.delayResponses(by: .seconds(3))
+            harness.sim.faults.delayResponses(by: .seconds(8))
             await #expect(throws: CandleSourceError.self) {
                 do {
                     _ = try await harness.source.history(of: Self.chart, in: Self.day)
