@@ -1,4 +1,4 @@
-public import CandleCore
+import CandleCore
 public import Foundation
 
 /// The result of ``Verifier/verify(_:from:to:now:)``: one ``SeriesVerification`` per series over `[from, to)` as of
