@@ -51,7 +51,9 @@ struct ClientResilienceTests {
     func refusedConnections() async throws {
         try await ClientHarness.with { harness in
             _ = try await harness.source.history(of: Self.chart, in: Self.day)
-            await harness.sim.faults.refuseConnections(for: .seconds(1))
+            // 5 s: long enough that the client's first reconnect (backoff from 0.5 s) falls inside the refusal even
+            // when a loaded machine notices the dropped socket late.
+            await harness.sim.faults.refuseConnections(for: .seconds(5))
             harness.sim.faults.dropAllSockets()
             let candles = try await harness.source.history(of: Self.chart, in: Self.day)
             #expect(candles == (try harness.expected(Self.chart, Self.day)))
