@@ -149,7 +149,8 @@ let package = Package(
         .testTarget(
             name: "TokenStoreTests",
             dependencies: [
-                "TokenStore", "CandleCore", "TradovateSimulator", .product(name: "Logging", package: "swift-log"),
+                "TokenStore", "CandleCore", "TradovateSimulator", "OrcaTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: orcaSwiftSettings
         ),

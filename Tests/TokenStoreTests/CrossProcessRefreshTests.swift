@@ -1,5 +1,6 @@
 import CandleCore
 import Foundation
+import OrcaTestSupport
 import Testing
 import TokenStore
 import TradovateSimulator
@@ -14,15 +15,7 @@ private let env = ProcessInfo.processInfo.environment
         "set ORCA_TEST_REDIS_URL (scripts/test.sh does) to run against a real Redis"))
 struct CrossProcessRefreshTests {
     /// `orca-run`, built next to the test bundle by `swift build` / `swift test`.
-    static var binary: URL? {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("orca-run")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return nil
-    }
+    static var binary: URL? { orcaRunBinary.map { URL(fileURLWithPath: $0) } }
 
     @Test("three processes at once → one renewal per login; old-layout keys written with the server's TTL")
     func threeProcesses() async throws {
@@ -110,33 +103,5 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
         Thread.detachNewThread {
             continuation.resume(with: Result { try body() })
         }
-    }
-}
-
-/// Runs a program to completion with `posix_spawn` and `waitpid` on a plain thread (Foundation's `Process` can hang
-/// when waited for off the main thread on Linux), returning its exit status and combined output.
-func runProcess(_ path: String, _ arguments: [String], environment: [String: String]) async throws -> (Int32, String) {
-    try await onThread {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("orca-out-\(UUID().uuidString)").path
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0)=\($1)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
-        guard rc == 0 else { throw TokenStoreError(.transport, "cannot start \(path): \(rc)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-        try? FileManager.default.removeItem(atPath: output)
-        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return (exit, text)
     }
 }

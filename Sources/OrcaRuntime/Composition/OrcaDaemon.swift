@@ -101,18 +101,11 @@ public struct OrcaDaemon: Sendable {
             sources: [
                 {
                     let tokens = await refresher.statistics
-                    var expiry: [String: TimeInterval] = [:]
-                    for login in refresher.logins {
-                        if let token = await refresher.cachedToken(for: login) {
-                            expiry[login] = token.secondsLeft(at: environment.clock.now())
-                        }
-                    }
                     let buffer = await sink.stats
                     let collected = await collector.statistics
                     let md = client.statistics
                     return MetricsSample(
                         tokens: .init(renewals: tokens.renewals, logins: tokens.logins, failures: tokens.failures),
-                        tokenExpiry: expiry,
                         buffer: .init(
                             pendingCandles: buffer.pendingCandles, spilledCandles: buffer.spilledCandles,
                             spillBytes: buffer.spillBytes, failedWrites: buffer.failedWrites),
@@ -120,7 +113,8 @@ public struct OrcaDaemon: Sendable {
                             barsWritten: collected.series.mapValues(\.barsWritten), socketReconnects: md.reconnects,
                             malformedFrames: md.malformedFrames, penalties: md.penalties, connected: md.isConnected))
                 },
-                // Freshness per series (last bar, lag, missing — judged against the calendar), health and components.
+                // Token expiries, freshness per series (last bar, lag, missing — judged against the calendar), health
+                // and components: one health check per poll.
                 { MetricsSample(report: await health.check()) },
             ])
         let (events, continuation) = AsyncStream.makeStream(

@@ -46,7 +46,7 @@ public struct StatusPrinter: Sendable {
         case .barWritten(let series, let symbol, let start, let isFinal, let latency):
             guard let latency else { return nil }
             let kind = isFinal ? "bar" : "forming"
-            return "\(time) \(pad(series.description, 10)) \(pad(symbol, 6)) \(kind) \(minute(start)) written "
+            return "\(time) \(pad(series.description, 10)) \(pad(symbol, 6)) \(kind) \(utcMinute(start)) written "
                 + String(format: "%.2f s after close", latency)
         case .healStarted(let series, let missing):
             return missing == 0 ? nil : "\(time) \(pad(series.description, 10)) healing \(missing) missing bars"
@@ -55,9 +55,9 @@ public struct StatusPrinter: Sendable {
             return "\(time) \(pad(series.description, 10)) healed: \(filled) bars written, \(empty) confirmed empty, "
                 + "\(revisions) revised"
         case .revision(let series, let symbol, let start):
-            return "\(time) \(pad(series.description, 10)) \(pad(symbol, 6)) bar \(minute(start)) revised"
+            return "\(time) \(pad(series.description, 10)) \(pad(symbol, 6)) bar \(utcMinute(start)) revised"
         case .derivedMismatch(let series, let symbol, let start, let detail):
-            return "\(time) \(pad(series.description, 10)) \(pad(symbol, 6)) bar \(minute(start)) differs from "
+            return "\(time) \(pad(series.description, 10)) \(pad(symbol, 6)) bar \(utcMinute(start)) differs from "
                 + "its aggregate: \(detail)"
         case .sourceInterrupted(let reason):
             return "\(time) market data interrupted: \(reason)"
@@ -85,13 +85,14 @@ public struct StatusPrinter: Sendable {
 
     /// The table for `rows`, one line per configured series, with a header naming the market time.
     public func table(_ rows: [Series: Row], marketTime: Date) -> [String] {
-        var lines = ["market time \(minute(marketTime))   series      contract  bars     latest bar         latency"]
+        var lines = ["market time \(utcMinute(marketTime))   series      contract  bars     latest bar         latency"]
         for series in series {
             let row = rows[series] ?? Row()
             let latency = row.latency.map { String(format: "%.2f s", $0) } ?? "–"
             lines.append(
                 "                          \(Self.pad(series.description, 11)) \(Self.pad(row.symbol ?? "–", 9)) "
-                    + "\(Self.pad(String(row.bars), 8)) \(Self.pad(row.lastStart.map(minute) ?? "–", 18)) \(latency)")
+                    + "\(Self.pad(String(row.bars), 8)) \(Self.pad(row.lastStart.map(utcMinute) ?? "–", 18)) \(latency)"
+            )
         }
         return lines
     }
@@ -115,9 +116,4 @@ private func utcMinute(_ date: Date) -> String {
     return String(
         format: "%04d-%02d-%02d %02d:%02dZ", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0,
         parts.minute ?? 0)
-}
-
-extension StatusPrinter {
-    private func minute(_ date: Date) -> String { utcMinute(date) }
-    private static func minute(_ date: Date) -> String { utcMinute(date) }
 }

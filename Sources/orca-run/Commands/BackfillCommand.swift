@@ -80,9 +80,7 @@ struct BackfillCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try await options.load()
-        _ = OrcaLogging.bootstrap(
-            format: OrcaLogging.FormatChoice(parsing: configuration.log.format.rawValue) ?? .auto,
-            level: configuration.log.level == .info ? .warning : configuration.log.level)
+        options.bootstrapLogging(configuration, quietLevel: .warning)
         let logger = Logger(label: "orca.backfill")
         let environment = try await OrcaEnvironment.make(configuration, logger: logger)
         defer { Task { await environment.shutdown() } }

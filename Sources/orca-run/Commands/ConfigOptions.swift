@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import OrcaRuntime
 
 /// Options every daemon-side command shares: the configuration file and the flags that override it.
@@ -62,6 +63,15 @@ struct ConfigOptions: ParsableArguments {
         values["simulator.seed"] = seed.map { String($0) }
         values["simulator.start"] = simulatorStart
         return values
+    }
+
+    /// Bootstraps logging once from `configuration.log`. Commands that print their own report pass a `quietLevel`:
+    /// the configured level `info` (the default) is raised to it, so log lines do not drown the report.
+    func bootstrapLogging(_ configuration: OrcaConfiguration, quietLevel: Logger.Level? = nil) {
+        let level = configuration.log.level
+        _ = OrcaLogging.bootstrap(
+            format: OrcaLogging.FormatChoice(parsing: configuration.log.format.rawValue) ?? .auto,
+            level: level == .info ? quietLevel ?? level : level)
     }
 
     /// Loads and validates the configuration, adding `extra` overrides (a command's own flags).

@@ -32,9 +32,7 @@ struct HealthCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try await options.load()
-        _ = OrcaLogging.bootstrap(
-            format: OrcaLogging.FormatChoice(parsing: configuration.log.format.rawValue) ?? .auto,
-            level: configuration.log.level == .info ? .error : configuration.log.level)
+        options.bootstrapLogging(configuration, quietLevel: .error)
         let logger = Logger(label: "orca.health")
         let environment = try await OrcaEnvironment.make(configuration, logger: logger)
         let report: HealthReport

@@ -54,9 +54,7 @@ struct RunCommand: AsyncParsableCommand {
         if let httpPort { extra["http.port"] = String(httpPort) }
         if noHTTP { extra["http.enabled"] = "false" }
         let configuration = try await options.load(extra: extra)
-        _ = OrcaLogging.bootstrap(
-            format: OrcaLogging.FormatChoice(parsing: configuration.log.format.rawValue) ?? .auto,
-            level: configuration.log.level)
+        options.bootstrapLogging(configuration)
         let logger = Logger(label: "orca.run")
         let environment = try await OrcaEnvironment.make(configuration, logger: logger)
         let daemon: OrcaDaemon

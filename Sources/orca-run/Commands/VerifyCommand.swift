@@ -47,9 +47,7 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try await options.load()
-        _ = OrcaLogging.bootstrap(
-            format: OrcaLogging.FormatChoice(parsing: configuration.log.format.rawValue) ?? .auto,
-            level: configuration.log.level == .info ? .warning : configuration.log.level)
+        options.bootstrapLogging(configuration, quietLevel: .warning)
         let logger = Logger(label: "orca.verify")
         let environment = try await OrcaEnvironment.make(configuration, logger: logger)
         let now = environment.clock.now()
