@@ -108,7 +108,27 @@ struct CredentialsTests {
         #expect(UUID(uuidString: first) != nil)
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber
         #expect(mode?.intValue == 0o600)
-        #expect(DeviceID.defaultPath(environment: ["HOME": "/h"]) == "/h/.local/state/orca/device-id")
-        #expect(DeviceID.defaultPath(environment: ["XDG_STATE_HOME": "/s"]) == "/s/orca/device-id")
+        #expect(DeviceID.legacyPath(environment: ["HOME": "/h"]) == "/h/.local/state/orca/device-id")
+        #expect(DeviceID.legacyPath(environment: ["XDG_STATE_HOME": "/s"]) == "/s/orca/device-id")
+    }
+    @Test("a device id at the legacy path moves to the new path once; the legacy file stays")
+    func deviceIDMigration() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("orca-dev-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let legacy = dir.appendingPathComponent("home/.local/state/orca/device-id").path
+        let path = dir.appendingPathComponent("state/device-id").path
+        let old = try DeviceID.loadOrCreate(at: legacy)
+        let migrated = try DeviceID.loadOrCreate(at: path, migratingFrom: legacy)
+        #expect(migrated.id == old)
+        #expect(migrated.origin == .migrated(from: legacy))
+        let again = try DeviceID.loadOrCreate(at: path, migratingFrom: legacy)
+        #expect(again.id == old)
+        #expect(again.origin == .existing)
+        #expect(FileManager.default.fileExists(atPath: legacy))
+        let fresh = try DeviceID.loadOrCreate(
+            at: dir.appendingPathComponent("other/device-id").path,
+            migratingFrom: dir.appendingPathComponent("missing").path)
+        #expect(fresh.origin == .created)
+        #expect(fresh.id != old)
     }
 }

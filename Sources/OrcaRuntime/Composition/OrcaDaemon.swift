@@ -50,30 +50,21 @@ public struct OrcaDaemon: Sendable {
     ) async throws -> OrcaDaemon {
         let configuration = environment.configuration
         let backend = try environment.makeBackendSink()
-        let spill = configuration.buffer.spillFile.map { URL(fileURLWithPath: $0) }
-        if let spill {
+        let bufferConfiguration = configuration.buffer.sinkConfiguration(
+            stateDirectory: configuration.stateDirectory)
+        if let spill = bufferConfiguration.spillFile {
             try FileManager.default.createDirectory(
                 at: spill.deletingLastPathComponent(), withIntermediateDirectories: true)
         }
         let sink = try BufferedCandleSink(
-            wrapping: backend,
-            configuration: .init(
-                memoryCapacity: configuration.buffer.memoryCapacity, spillFile: spill,
-                spillCapacity: configuration.buffer.spillCapacity),
-            logger: Logger(label: "orca.sink.buffer"))
+            wrapping: backend, configuration: bufferConfiguration, logger: Logger(label: "orca.sink.buffer"))
 
         let refresher = environment.refresher
         let (client, source) = try environment.makeMarketData()
         let ledger = try await environment.makeLedger()
         let settings = configuration.collector
-        let mode: Collector.Mode = settings.cron.map { .cron($0, timeZone: TimeZone(identifier: "UTC")!) } ?? .live
         let collector = try Collector(
-            source: source, sink: sink, ledger: ledger,
-            configuration: .init(
-                series: settings.series, mode: mode, rollDaysBeforeExpiry: settings.rollDaysBeforeExpiry,
-                settleTimeout: seconds(settings.settle), writeProvisional: settings.provisionalBars,
-                healLookBack: seconds(settings.lookback), healInterval: seconds(settings.healInterval),
-                revisionWindowBars: settings.refetchLast, checkDerivedTimeframes: settings.derivedTimeframes),
+            source: source, sink: sink, ledger: ledger, configuration: settings.collectorConfiguration,
             clock: environment.clock, logger: Logger(label: "orca.collector"))
 
         let marketDataProbe: @Sendable () async -> MarketDataObservation = {
@@ -87,7 +78,7 @@ public struct OrcaDaemon: Sendable {
             buffer: HealthProbes.buffer(sink))
         let health = HealthChecker(
             series: settings.series, probes: probes,
-            thresholds: .init(lookback: min(seconds(settings.lookback), 86_400)), clock: environment.clock)
+            thresholds: .init(lookback: min(settings.lookback.timeInterval, 86_400)), clock: environment.clock)
 
         let http: OrcaHTTPServer? =
             configuration.http.enabled
@@ -176,12 +167,6 @@ public struct OrcaDaemon: Sendable {
         await ledger.close()
         await environment.shutdown()
     }
-}
-
-/// Seconds in `duration`.
-private func seconds(_ duration: Duration) -> TimeInterval {
-    let parts = duration.components
-    return TimeInterval(parts.seconds) + TimeInterval(parts.attoseconds) * 1e-18
 }
 
 /// Reads the collector's events, records bar close → commit latency, and passes every event on.

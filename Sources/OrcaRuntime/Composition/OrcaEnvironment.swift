@@ -97,44 +97,23 @@ public struct OrcaEnvironment: Sendable {
                 "no Tradovate login is configured; set tradovate.credentialsFile or the ORCA_TRADOVATE_* variables")
         }
 
-        let redis = configuration.redis.url.map { url in
-            RedisTokenProvider(
-                configuration: .init(url: url, tls: configuration.redis.tlsOptions), clock: clock,
-                logger: Logger(label: "orca.tokens.redis"))
-        }
-        let store: any TokenProvider = redis ?? InMemoryTokenProvider(clock: clock)
-        let deviceIDPath =
-            configuration.tradovate.deviceIDFile ?? configuration.stateDirectory + "/device-id"
-        try FileManager.default.createDirectory(
-            atPath: (deviceIDPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let deviceID = try DeviceID.loadOrCreate(at: deviceIDPath)
-        let auth = TradovateAuthClient(
-            configuration: .init(baseURL: restURL, deviceID: deviceID), clock: clock,
-            logger: Logger(label: "orca.tokens.auth"))
-        let refresher = TokenRefresher(
-            logins: logins, auth: auth, store: store, locks: redis, clock: clock,
-            logger: Logger(label: "orca.tokens.refresher"))
+        let tokens = try configuration.makeTokenComponents(
+            restURL: restURL, logins: logins, clock: clock, logger: logger)
         return OrcaEnvironment(
             configuration: configuration, clock: clock, simulator: simulator, restURL: restURL,
-            marketDataURL: marketDataURL, logins: logins, marketDataLogin: mdLogin.name, tokenStore: store,
-            redis: redis, refresher: refresher)
+            marketDataURL: marketDataURL, logins: logins, marketDataLogin: mdLogin.name, tokenStore: tokens.store,
+            redis: tokens.redis, refresher: tokens.refresher)
     }
 
     /// The configured backend sink: PostgreSQL when `database.url` is set, else files under `files.directory`.
     public func makeBackendSink() throws -> any CandleSink {
-        if let url = configuration.database.url {
-            let layout: PostgresCandleSink.Layout =
-                configuration.database.layout == .singleTable ? .singleTable : .tablePerSeries
-            return try PostgresCandleSink(
-                configuration: .init(
-                    url: url, schema: configuration.database.schema, layout: layout, applicationName: "orca-run",
-                    series: configuration.collector.series),
-                logger: Logger(label: "orca.sink.postgres"))
+        if let postgres = configuration.database.sinkConfiguration(
+            series: configuration.collector.series, applicationName: "orca-run")
+        {
+            return try PostgresCandleSink(configuration: postgres, logger: Logger(label: "orca.sink.postgres"))
         }
-        let format: CandleFileFormat = configuration.files.format == .jsonl ? .jsonLines : .csv
         return try FileCandleSink(
-            configuration: .init(directory: URL(fileURLWithPath: configuration.files.directory), format: format),
-            logger: Logger(label: "orca.sink.file"))
+            configuration: configuration.files.sinkConfiguration, logger: Logger(label: "orca.sink.file"))
     }
 
     /// The market-data client for the market-data login (tokens from ``refresher``) and the candle source on it.

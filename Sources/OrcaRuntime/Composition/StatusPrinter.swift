@@ -39,6 +39,40 @@ public struct StatusPrinter: Sendable {
         self.series = series
     }
 
+    /// Prints `events` in ``style`` until the stream finishes: a line per event, or the table redrawn in place at most
+    /// every `redrawInterval` of `realClock` time (with `marketClock` naming the market time in its header).
+    ///
+    /// - Parameter write: where the text goes (default: standard output).
+    public func print(
+        _ events: AsyncStream<CollectorEvent>, marketClock: any WallClock, realClock: any WallClock = SystemWallClock(),
+        redrawInterval: TimeInterval = 0.5,
+        write: @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) }
+    ) async {
+        switch style {
+        case .none, .auto:
+            for await _ in events {}
+        case .lines:
+            for await event in events {
+                if let line = Self.line(for: event, now: marketClock.now()) { write(line + "\n") }
+            }
+        case .table:
+            var rows: [Series: Row] = [:]
+            var drawn = 0
+            var lastDraw = Date.distantPast
+            for await event in events {
+                Self.apply(event, to: &rows)
+                let now = realClock.now()
+                guard now.timeIntervalSince(lastDraw) >= redrawInterval else { continue }
+                lastDraw = now
+                let lines = table(rows, marketTime: marketClock.now())
+                var text = drawn > 0 ? "\u{1B}[\(drawn)A" : ""
+                text += lines.map { "\u{1B}[2K" + $0 }.joined(separator: "\n") + "\n"
+                write(text)
+                drawn = lines.count
+            }
+        }
+    }
+
     /// The line printed for `event`, or `nil` (bars written by a heal are summarised by its `healFinished`).
     public static func line(for event: CollectorEvent, now: Date) -> String? {
         let time = timeOfDay(now)

@@ -131,7 +131,7 @@ func expandingHome(_ path: String, home: String?) -> String {
 extension DurationText {
     /// Parses `90s`, `5m`, `3d`, `1h30m`, `250ms`, `2 hours`, or plain seconds (`90`, `1.5`); `nil` when malformed.
     /// A leading `-` gives a negative duration (rejected later with a clearer message).
-    static func parse(_ text: String) -> Duration? {
+    public static func parse(_ text: String) -> Duration? {
         var rest = Substring(text.trimmingCharacters(in: .whitespaces).lowercased())
         var negative = false
         if rest.hasPrefix("-") {

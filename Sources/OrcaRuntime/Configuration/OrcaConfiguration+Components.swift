@@ -1,10 +1,63 @@
 public import CandleCore
 public import Collectors
-internal import Foundation
+public import Foundation
+public import Logging
 public import TokenStore
 public import TradovateSimulator
 
-// What each section produces for the components that take it.
+// The one adapter from configuration to components: what each section produces for the components that take it.
+// Every command (`run`, `backfill`, `verify`, `health`, `tokens`, `schedule`, `simulate`) builds its parts here,
+// directly or through `OrcaEnvironment`.
+
+/// The token side of Orca, built from one configuration: the store (Redis or memory), the device id, the auth client
+/// and the refresher. `OrcaEnvironment` and `orca-run tokens` both take it from
+/// ``OrcaConfiguration/makeTokenComponents(restURL:logins:clock:logger:environment:)``, so one login has one device id.
+public struct TokenComponents: Sendable {
+    /// The Redis provider, when `redis.url` is set (also the cross-process lock).
+    public let redis: RedisTokenProvider?
+    /// Where tokens are shared: ``redis``, else memory.
+    public let store: any TokenProvider
+    /// The machine's device id (from ``OrcaConfiguration/deviceIDPath``).
+    public let deviceID: String
+    /// Keeps every login's token fresh.
+    public let refresher: TokenRefresher
+}
+
+extension OrcaConfiguration {
+    /// The device id file every command uses: `tradovate.deviceIDFile`, else `<stateDirectory>/device-id`.
+    public var deviceIDPath: String { tradovate.deviceIDFile ?? stateDirectory + "/device-id" }
+
+    /// Builds the token store, device id, auth client and refresher for `logins` against `restURL`.
+    ///
+    /// The device id is read from ``deviceIDPath``; when that file is missing but the location used by
+    /// `orca-run tokens` before 0.3 (`DeviceID.legacyPath(environment:)`) holds one, it is copied over and a notice
+    /// is logged (a warning, once: the next start finds the new file), so the id a login already uses is kept.
+    ///
+    /// - Parameter environment: the process environment (for the legacy device-id location only).
+    public func makeTokenComponents(
+        restURL: String, logins: [TradovateCredentials], clock: any WallClock, logger: Logger,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> TokenComponents {
+        let redis = redis.tokenProviderConfiguration.map {
+            RedisTokenProvider(configuration: $0, clock: clock, logger: Logger(label: "orca.tokens.redis"))
+        }
+        let store: any TokenProvider = redis ?? InMemoryTokenProvider(clock: clock)
+        let legacy = DeviceID.legacyPath(environment: environment)
+        let device = try DeviceID.loadOrCreate(at: deviceIDPath, migratingFrom: legacy)
+        if case .migrated(let from) = device.origin {
+            logger.warning(
+                "device id moved to the state directory (one id per login for every command)",
+                metadata: ["from": "\(from)", "to": "\(deviceIDPath)"])
+        }
+        let auth = TradovateAuthClient(
+            configuration: tradovate.authClientConfiguration(restURL: restURL, deviceID: device.id), clock: clock,
+            logger: Logger(label: "orca.tokens.auth"))
+        let refresher = TokenRefresher(
+            logins: logins, auth: auth, store: store, locks: redis, clock: clock,
+            logger: Logger(label: "orca.tokens.refresher"))
+        return TokenComponents(redis: redis, store: store, deviceID: device.id, refresher: refresher)
+    }
+}
 
 extension OrcaConfiguration.Tradovate {
     /// The auth client's configuration for `restURL` (``effectiveRESTURL``, or the simulator's address when the
@@ -31,8 +84,13 @@ extension OrcaConfiguration.Database {
     }
 
     /// The PostgreSQL sink's configuration preparing `series` up front, or `nil` without a URL (use the file sink).
-    public func sinkConfiguration(series: [Series] = []) -> PostgresCandleSink.Configuration? {
-        url.map { PostgresCandleSink.Configuration(url: $0, schema: schema, layout: sinkLayout, series: series) }
+    public func sinkConfiguration(
+        series: [Series] = [], applicationName: String = "orca"
+    ) -> PostgresCandleSink.Configuration? {
+        url.map {
+            PostgresCandleSink.Configuration(
+                url: $0, schema: schema, layout: sinkLayout, applicationName: applicationName, series: series)
+        }
     }
 }
 
@@ -65,6 +123,19 @@ extension OrcaConfiguration.Collector {
     /// back to the standard 8 days).
     public var contractCalendar: ContractCalendar {
         (try? ContractCalendar(rollDaysBeforeExpiry: rollDaysBeforeExpiry)) ?? .standard
+    }
+}
+
+extension OrcaConfiguration.Collector {
+    /// The collector's configuration: series, live or cron mode (cron expressions in UTC), roll rule, settle wait,
+    /// provisional writes, heal look-back and interval, revision window and the derived-timeframe check.
+    public var collectorConfiguration: Collector.Configuration {
+        Collector.Configuration(
+            series: series, mode: cron.map { .cron($0, timeZone: TimeZone(identifier: "UTC")!) } ?? .live,
+            rollDaysBeforeExpiry: rollDaysBeforeExpiry, settleTimeout: settle.timeInterval,
+            writeProvisional: provisionalBars, healLookBack: lookback.timeInterval,
+            healInterval: healInterval.timeInterval, revisionWindowBars: refetchLast,
+            checkDerivedTimeframes: derivedTimeframes)
     }
 }
 

@@ -80,9 +80,11 @@ extension OrcaConfiguration {
 }
 
 /// Reads and writes durations: `90s`, `5m`, `3d`, `1h30m`, `250ms` or plain seconds.
-enum DurationText {
+/// The one duration syntax of Orca, for configuration values and command-line flags alike: `90s`, `5m`, `1h30m`,
+/// `3d`, `250ms`, `2 hours`, or a plain number of seconds (`90`, `1.5`).
+public enum DurationText {
     /// `duration` in the largest units that divide it, e.g. `3d`, `90s` → `1m30s`, `0.5s`.
-    static func format(_ duration: Duration) -> String {
+    public static func format(_ duration: Duration) -> String {
         let (seconds, attoseconds) = duration.components
         if attoseconds != 0 || seconds == 0 {
             let value = Double(seconds) + Double(attoseconds) / 1e18

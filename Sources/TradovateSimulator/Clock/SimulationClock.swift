@@ -20,16 +20,3 @@ public typealias RealTimeClock = SystemWallClock
 
 /// A clock moved by hand in tests (`CandleCore.ManualWallClock`).
 public typealias ManualClock = ManualWallClock
-
-extension Duration {
-    /// The duration in seconds as a `TimeInterval`.
-    var timeInterval: TimeInterval {
-        let parts = components
-        return TimeInterval(parts.seconds) + TimeInterval(parts.attoseconds) * 1e-18
-    }
-
-    /// A duration from seconds given as a `TimeInterval`.
-    static func interval(_ seconds: TimeInterval) -> Duration {
-        .nanoseconds(Int64((seconds * 1e9).rounded()))
-    }
-}

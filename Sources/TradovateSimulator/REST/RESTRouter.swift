@@ -155,7 +155,12 @@ final class RESTRouter: Sendable {
     private func login(body: JSONValue, ticket: AuthService.TicketStatus, now: Date) -> HTTPResponse {
         switch core.auth.login(body: body, ticket: ticket, now: now) {
         case .granted(let grant, let revoked):
-            core.stats.update { $0.loginsSucceeded += 1 }
+            let login = body["name"]?.stringValue ?? ""
+            let device = body["deviceId"]?.stringValue ?? ""
+            core.stats.update {
+                $0.loginsSucceeded += 1
+                $0.deviceIDsByLogin[login, default: []].insert(device)
+            }
             core.closeSockets(
                 authorizedWith: revoked, code: CloseCode.tokenRevoked, reason: "Session ended by a newer login")
             return .json(grant.json)

@@ -52,6 +52,8 @@ public final class SimulatorStats: Sendable {
         public var loginsSucceeded = 0
         /// Rejected `auth/accesstokenrequest` (bad credentials).
         public var loginsFailed = 0
+        /// The `deviceId` values successful logins presented, per login name (empty string: none was sent).
+        public var deviceIDsByLogin: [String: Set<String>] = [:]
         /// Successful renewals (REST and WebSocket).
         public var renewalsSucceeded = 0
         /// Renewals answered 401 (expired, revoked or unknown token).

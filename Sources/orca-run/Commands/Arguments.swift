@@ -1,6 +1,7 @@
 import ArgumentParser
 import CandleCore
 import Foundation
+import OrcaRuntime
 
 /// An ISO-8601 instant given on the command line (`2026-03-08T22:00:00Z`, or a bare date `2026-03-08` = 00:00 UTC).
 struct InstantArgument: ExpressibleByArgument {
@@ -23,6 +24,26 @@ struct InstantArgument: ExpressibleByArgument {
     }
 
     static var defaultCompletionKind: CompletionKind { .default }
+}
+
+/// A duration option in the configuration's syntax (`45s`, `5m`, `1h30m`, `250ms`, or plain seconds `45`, `1.5`).
+struct DurationArgument: ExpressibleByArgument, Sendable {
+    let duration: Duration
+
+    init(_ duration: Duration) { self.duration = duration }
+
+    init?(argument: String) {
+        guard let duration = DurationText.parse(argument) else { return nil }
+        self.duration = duration
+    }
+
+    /// Seconds, for the parts that take `TimeInterval`.
+    var seconds: Double {
+        let (whole, fraction) = duration.components
+        return Double(whole) + Double(fraction) / 1e18
+    }
+
+    var defaultValueDescription: String { DurationText.format(duration) }
 }
 
 /// A timeframe option (`5`, `5m`, `15min`, `1h` …).

@@ -30,8 +30,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
-    @Option(help: "Stop by itself after this many real seconds (default: run until SIGTERM/SIGINT).")
-    var duration: Double?
+    @Option(help: "Stop by itself after this much real time: 60, 45s, 5m, 1h30m (default: run until SIGTERM/SIGINT).")
+    var duration: DurationArgument?
 
     @Option(help: "Status output: auto (a table on a terminal, lines otherwise), lines, table or none.")
     var status = "auto"
@@ -46,7 +46,9 @@ struct RunCommand: AsyncParsableCommand {
         guard StatusPrinter.Style(rawValue: status) != nil else {
             throw ValidationError("--status must be auto, lines, table or none (got '\(status)')")
         }
-        if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
+        if let duration, !(duration.duration > .zero) {
+            throw ValidationError("--duration must be a positive number of seconds or a duration like 45s or 5m")
+        }
     }
 
     func run() async throws {
@@ -67,14 +69,23 @@ struct RunCommand: AsyncParsableCommand {
         let printer = StatusPrinter(
             style: StatusPrinter.Style(rawValue: status) ?? .auto, series: configuration.collector.series,
             isTerminal: isatty(1) == 1)
-        let printing = Task { await Self.printStatus(daemon, printer) }
-        defer { printing.cancel() }
         let sinkDescription = environment.sinkDescription
-        try await daemon.run(duration: duration.map { .milliseconds(Int($0 * 1000)) }) { port in
-            let endpoint = port.map { "http://\(configuration.http.host):\($0)/health and /metrics" } ?? "disabled"
-            Self.say(
-                "orca-run: collecting \(configuration.collector.series.count) series into \(sinkDescription); "
-                    + "HTTP \(endpoint)")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // The status output ends when the collector's event stream does (after the daemon's services stopped).
+            group.addTask { await printer.print(daemon.events, marketClock: environment.clock) }
+            do {
+                try await daemon.run(duration: duration?.duration) { port in
+                    let endpoint =
+                        port.map { "http://\(configuration.http.host):\($0)/health and /metrics" } ?? "disabled"
+                    Self.say(
+                        "orca-run: collecting \(configuration.collector.series.count) series into \(sinkDescription); "
+                            + "HTTP \(endpoint)")
+                }
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            try await group.waitForAll()
         }
         let statistics = await daemon.collector.statistics
         Self.say("orca-run: stopped; \(statistics.barsWritten) bars written")
@@ -82,31 +93,5 @@ struct RunCommand: AsyncParsableCommand {
 
     static func say(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
-    }
-
-    static func printStatus(_ daemon: OrcaDaemon, _ printer: StatusPrinter) async {
-        switch printer.style {
-        case .none, .auto:
-            for await _ in daemon.events {}
-        case .lines:
-            for await event in daemon.events {
-                if let line = StatusPrinter.line(for: event, now: daemon.environment.clock.now()) { say(line) }
-            }
-        case .table:
-            var rows: [Series: StatusPrinter.Row] = [:]
-            var drawn = 0
-            var lastDraw = Date.distantPast
-            for await event in daemon.events {
-                StatusPrinter.apply(event, to: &rows)
-                let now = Date()
-                guard now.timeIntervalSince(lastDraw) >= 0.5 else { continue }
-                lastDraw = now
-                let lines = printer.table(rows, marketTime: daemon.environment.clock.now())
-                var text = drawn > 0 ? "\u{1B}[\(drawn)A" : ""
-                text += lines.map { "\u{1B}[2K" + $0 }.joined(separator: "\n") + "\n"
-                FileHandle.standardOutput.write(Data(text.utf8))
-                drawn = lines.count
-            }
-        }
     }
 }

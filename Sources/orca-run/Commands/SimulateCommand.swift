@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import OrcaRuntime
+import ServiceLifecycle
 import TradovateSimulator
 
 struct SimulateCommand: AsyncParsableCommand {
@@ -10,6 +12,11 @@ struct SimulateCommand: AsyncParsableCommand {
         discussion: """
             The first line of output is the REST base URL and the WebSocket URL. Runs until SIGINT or SIGTERM. \
             Without --logins it accepts one demo login: name demo, password demo, cid 1, sec demo.
+
+            CONFIGURATION
+              --config FILE reads the simulator section (simulator.seed, .speed, .start, .anchor, .port) and the \
+            logins of the shared configuration (tradovate.credentialsFile) as the accepted logins, so a daemon and \
+            its simulator can share one file; the flags below override it.
 
             CLOCK
               Real time by default. --start/--speed/--anchor make the simulated time \
@@ -29,32 +36,35 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Address to bind.")
     var host = "127.0.0.1"
 
-    @Option(help: "Port to bind (0 = ephemeral).")
-    var port = 0
+    @Option(name: .customLong("config"), help: "YAML configuration file: its simulator section and logins.")
+    var configFile: String?
 
-    @Option(help: "Market seed: equal seeds give identical bars.")
-    var seed: UInt64 = 42
+    @Option(help: "Port to bind (simulator.port; default 0 = ephemeral).")
+    var port: Int?
 
-    @Option(help: "Simulated instant at the anchor (ISO-8601).")
+    @Option(help: "Market seed: equal seeds give identical bars (simulator.seed; default 42).")
+    var seed: UInt64?
+
+    @Option(help: "Simulated instant at the anchor, ISO-8601 (simulator.start).")
     var start: InstantArgument?
 
-    @Option(help: "Simulated seconds per wall-clock second.")
-    var speed: Double = 1
+    @Option(help: "Simulated seconds per wall-clock second (simulator.speed; default 1).")
+    var speed: Double?
 
-    @Option(help: "Wall-clock instant at which the simulated time equals --start (ISO-8601).")
+    @Option(help: "Wall-clock instant at which the simulated time equals --start, ISO-8601 (simulator.anchor).")
     var anchor: InstantArgument?
 
     @Option(help: "Login table: a JSON array of {name, password, cid, sec[, userId, userStatus, hasLive]}.")
     var logins: String?
 
-    @Option(help: "Token lifetime in simulated seconds.")
-    var tokenLifetime: Int = 5_400
+    @Option(help: "Token lifetime in simulated time: 5400, 90m.")
+    var tokenLifetime = DurationArgument(.seconds(5_400))
 
-    @Option(help: "Close sockets silent for this many seconds (0 = never).")
-    var heartbeatTimeout: Double = 30
+    @Option(help: "Close sockets silent for this long (0 = never): 30, 30s.")
+    var heartbeatTimeout = DurationArgument(.seconds(30))
 
-    @Option(help: "Send 'h' after this many idle seconds (0 = never).")
-    var serverHeartbeat: Double = 25
+    @Option(help: "Send 'h' after this long idle (0 = never): 25, 25s.")
+    var serverHeartbeat = DurationArgument(.seconds(25))
 
     @Option(help: "Most bars per md/getChart response.")
     var barCap = 10_000
@@ -83,38 +93,54 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Fault: send a malformed frame on every socket after N frames.")
     var malformedAfterMessages: Int?
 
-    @Option(help: "Fault: refuse connections for this many seconds after start.")
-    var refuseFor: Double?
+    @Option(help: "Fault: refuse connections for this long after start: 5, 5s.")
+    var refuseFor: DurationArgument?
 
-    @Option(help: "Fault: restart the listener (dropping every socket) every this many seconds.")
-    var restartEvery: Double?
+    @Option(help: "Fault: restart the listener (dropping every socket) this often: 30, 30s.")
+    var restartEvery: DurationArgument?
 
-    @Option(help: "Fault: drop every socket every this many seconds.")
-    var dropEvery: Double?
+    @Option(help: "Fault: drop every socket this often: 8, 8s.")
+    var dropEvery: DurationArgument?
 
-    @Option(help: "Fault: revoke every token every this many seconds.")
-    var revokeEvery: Double?
+    @Option(help: "Fault: revoke every token this often: 60, 1m.")
+    var revokeEvery: DurationArgument?
 
     @Flag(help: "Log debug messages to standard error.")
     var verbose = false
 
     func run() async throws {
-        var configuration = SimulatorConfiguration()
-        configuration.host = host
-        configuration.port = port
-        configuration.seed = seed
+        var overrides: [String: String] = [:]
+        overrides["simulator.port"] = port.map { String($0) }
+        overrides["simulator.seed"] = seed.map { String($0) }
+        overrides["simulator.speed"] = speed.map { String($0) }
+        overrides["simulator.start"] = start.map { $0.date.formatted(.iso8601) }
+        overrides["simulator.anchor"] = anchor.map { $0.date.formatted(.iso8601) }
+        let shared: OrcaConfiguration
         do {
-            configuration.clock = try VirtualClock.fromOptions(start: start?.date, speed: speed, anchor: anchor?.date)
+            shared = try await OrcaConfiguration.load(
+                file: configFile, environment: ProcessInfo.processInfo.environment, overrides: overrides)
+        } catch {
+            FileHandle.standardError.write(Data("orca-run: configuration error: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
+        var configuration: SimulatorConfiguration
+        do {
+            // The one adapter: the simulator section, and the configured logins as the accepted ones.
+            let configured = shared.tradovate.environment == .simulator ? [] : shared.tradovate.logins
+            configuration = try shared.simulator.serverConfiguration(host: host, logins: configured)
             if let logins {
                 configuration.logins = try SimulatorLogin.table(
                     fromJSON: try Data(contentsOf: URL(fileURLWithPath: logins)))
             }
         } catch let error as SimulatorError {
             throw ValidationError(error.description)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
         }
-        configuration.auth.tokenLifetime = .seconds(tokenLifetime)
-        configuration.webSocket.heartbeatTimeout = heartbeatTimeout > 0 ? .seconds(heartbeatTimeout) : nil
-        configuration.webSocket.serverHeartbeatInterval = serverHeartbeat > 0 ? .seconds(serverHeartbeat) : nil
+        configuration.auth.tokenLifetime = tokenLifetime.duration
+        configuration.webSocket.heartbeatTimeout = heartbeatTimeout.duration > .zero ? heartbeatTimeout.duration : nil
+        configuration.webSocket.serverHeartbeatInterval =
+            serverHeartbeat.duration > .zero ? serverHeartbeat.duration : nil
         configuration.charts.maxBarsPerResponse = barCap
         if distinctChartIDs { configuration.charts.ids = .distinct(historyPacketsCarry: .historical) }
         switch batching {
@@ -135,10 +161,10 @@ struct SimulateCommand: AsyncParsableCommand {
         faults.stallCharts = stallCharts
         faults.penalizeNextRequests = penalizeNext
         faults.malformedFrameAfterMessages = malformedAfterMessages
-        faults.refuseConnectionsFor = refuseFor.map { .seconds($0) }
-        faults.restartEvery = restartEvery.map { .seconds($0) }
-        faults.dropSocketsEvery = dropEvery.map { .seconds($0) }
-        faults.revokeTokensEvery = revokeEvery.map { .seconds($0) }
+        faults.refuseConnectionsFor = refuseFor?.duration
+        faults.restartEvery = restartEvery?.duration
+        faults.dropSocketsEvery = dropEvery?.duration
+        faults.revokeTokensEvery = revokeEvery?.duration
         configuration.startupFaults = faults
 
         var logger = Logger(label: "orca.simulator", factory: { StreamLogHandler.standardError(label: $0) })
@@ -155,48 +181,25 @@ struct SimulateCommand: AsyncParsableCommand {
         } else {
             print("Accepting \(configuration.logins.count) login(s) from \(logins ?? "the table").")
         }
-        print("Seed \(seed); simulated time now \(server.clock.now().formatted(.iso8601)). Stop with Ctrl-C.")
+        print(
+            "Seed \(configuration.seed); simulated time now \(server.clock.now().formatted(.iso8601)). Stop with Ctrl-C.")
         fflush(nil)
-        let signal = await SignalWaiter.waitForTermination()
-        print("Received \(signal == SIGINT ? "SIGINT" : "SIGTERM"), shutting down.")
-        await server.shutdown()
+        // ServiceLifecycle's signal handling: SIGINT or SIGTERM ends the service group gracefully.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: SimulatorService(server: server))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        print("Shut down.")
     }
 }
 
-/// Waits for SIGINT or SIGTERM.
-enum SignalWaiter {
-    static func waitForTermination() async -> Int32 {
-        let queue = DispatchQueue(label: "orca.simulate.signals")
-        return await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-            let once = Once(continuation)
-            for number in [SIGINT, SIGTERM] {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                source.setEventHandler { once.resume(number) }
-                source.resume()
-                once.keep(source)
-            }
-        }
-    }
+/// The simulator as a `Service`: runs until graceful shutdown, then shuts the server down.
+struct SimulatorService: Service {
+    let server: SimulatorServer
 
-    /// Resumes the continuation once and keeps the signal sources alive until then (touched only on `queue`).
-    private final class Once: @unchecked Sendable {
-        private let lock = NSLock()
-        private var continuation: CheckedContinuation<Int32, Never>?
-        private var sources: [any DispatchSourceSignal] = []
-
-        init(_ continuation: CheckedContinuation<Int32, Never>) { self.continuation = continuation }
-
-        func keep(_ source: any DispatchSourceSignal) {
-            lock.withLock { sources.append(source) }
-        }
-
-        func resume(_ number: Int32) {
-            let pending = lock.withLock { () -> CheckedContinuation<Int32, Never>? in
-                defer { continuation = nil }
-                return continuation
-            }
-            pending?.resume(returning: number)
-        }
+    func run() async throws {
+        try? await gracefulShutdown()
+        await server.shutdown()
     }
 }

@@ -1,55 +1,66 @@
 import ArgumentParser
 import CandleCore
 import Foundation
+import Logging
+import OrcaRuntime
 import TokenStore
 
-/// Options shared by `tokens refresh` and `tokens status`.
+/// Options shared by `tokens refresh` and `tokens status`: the shared configuration (`--config`, the `ORCA_*`
+/// variables, `REDIS_URL`) plus the token flags, each an override of a configuration key.
 struct TokenOptions: ParsableArguments {
+    @OptionGroup var config: ConfigOptions
+
     @Option(
         help:
-            "Credentials file (JSON or YAML, mode 600). Default: $ORCA_CREDENTIALS_FILE, else ORCA_TRADOVATE_* variables."
+            "Credentials file (JSON or YAML, mode 600) (tradovate.credentialsFile; default: $ORCA_CREDENTIALS_FILE, else ORCA_TRADOVATE_* variables)."
     )
     var credentials: String?
 
-    @Option(help: "Redis URL, redis:// or rediss://. Default: $REDIS_URL.")
-    var redisURL: String?
-
-    @Option(help: "PEM CA file to trust for rediss:// (default: the system store).")
+    @Option(help: "PEM CA file to trust for rediss:// (redis.tlsCAFile; default: the system store).")
     var redisCAFile: String?
 
-    @Option(help: "Server name to verify in the Redis TLS certificate (default: the URL's host).")
+    @Option(help: "Server name to verify in the Redis TLS certificate (redis.tlsServerName; default: the URL's host).")
     var redisServerName: String?
 
-    @Option(help: "Tradovate REST base URL. Default: $ORCA_TRADOVATE_URL, else https://demo.tradovateapi.com/v1.")
+    @Option(
+        help: "Tradovate REST base URL (tradovate.restURL; default: $ORCA_TRADOVATE_URL, else the environment's URL).")
     var apiURL: String?
 
-    @Option(help: "File holding this machine's Tradovate device id (created if missing).")
+    @Option(help: "Device id file (tradovate.deviceIDFile; default <stateDirectory>/device-id, as orca-run run).")
     var deviceIDFile: String?
 
-    var environment: [String: String] { ProcessInfo.processInfo.environment }
+    /// The configuration with these flags applied; logging bootstrapped quietly (the command prints a table).
+    func load() async throws -> OrcaConfiguration {
+        var extra: [String: String] = [:]
+        extra["tradovate.credentialsFile"] = credentials
+        extra["redis.tlsCAFile"] = redisCAFile
+        extra["redis.tlsServerName"] = redisServerName
+        extra["tradovate.restURL"] = apiURL
+        extra["tradovate.deviceIDFile"] = deviceIDFile
+        let configuration = try await config.load(extra: extra)
+        config.bootstrapLogging(configuration, quietLevel: .warning)
+        return configuration
+    }
 
-    func loadCredentials() throws -> [TradovateCredentials] {
-        if let path = credentials ?? environment["ORCA_CREDENTIALS_FILE"] {
-            return try CredentialsLoader.load(path: path)
+    /// The logins of `configuration`; the embedded simulator's demo login does not count.
+    func logins(_ configuration: OrcaConfiguration) throws -> [TradovateCredentials] {
+        guard configuration.tradovate.environment != .simulator, !configuration.tradovate.logins.isEmpty else {
+            throw ValidationError(
+                "no credentials: pass --credentials FILE, set ORCA_CREDENTIALS_FILE, or set ORCA_TRADOVATE_USERNAME, "
+                    + "ORCA_TRADOVATE_PASSWORD, ORCA_TRADOVATE_CID and ORCA_TRADOVATE_SEC")
         }
-        if let single = try CredentialsLoader.fromEnvironment(environment) { return [single] }
-        throw ValidationError(
-            "no credentials: pass --credentials FILE, set ORCA_CREDENTIALS_FILE, or set ORCA_TRADOVATE_USERNAME, "
-                + "ORCA_TRADOVATE_PASSWORD, ORCA_TRADOVATE_CID and ORCA_TRADOVATE_SEC")
+        return configuration.tradovate.logins
     }
 
-    func redisProvider(clock: any WallClock) throws -> RedisTokenProvider? {
-        guard let text = redisURL ?? environment["REDIS_URL"] else { return nil }
-        let url: RedisURL
-        do { url = try RedisURL(text) } catch { throw ValidationError("--redis-url / REDIS_URL: \(error)") }
-        return RedisTokenProvider(
-            configuration: .init(url: url, tls: .init(caFile: redisCAFile, serverName: redisServerName)), clock: clock)
-    }
-
-    func authClient(clock: any WallClock) throws -> TradovateAuthClient {
-        let base = apiURL ?? environment["ORCA_TRADOVATE_URL"] ?? "https://demo.tradovateapi.com/v1"
-        let deviceID = try DeviceID.loadOrCreate(at: deviceIDFile ?? DeviceID.defaultPath(environment: environment))
-        return TradovateAuthClient(configuration: .init(baseURL: base, deviceID: deviceID), clock: clock)
+    /// The token components every command builds (same store, device id and refresher as `orca-run run`).
+    func tokenComponents(
+        _ configuration: OrcaConfiguration, logins: [TradovateCredentials], clock: any WallClock
+    ) throws -> TokenComponents {
+        guard let rest = configuration.tradovate.effectiveRESTURL else {
+            throw ValidationError("no Tradovate REST URL: pass --api-url or set tradovate.restURL")
+        }
+        return try configuration.makeTokenComponents(
+            restURL: rest, logins: logins, clock: clock, logger: Logger(label: "orca.tokens"))
     }
 }
 
@@ -79,26 +90,26 @@ struct TokensCommand: AsyncParsableCommand {
 
         @OptionGroup var options: TokenOptions
 
-        @Option(help: "Use a token issued less than this many seconds ago as it is (another process just renewed it).")
-        var ifOlderThan: Double = 60
+        @Option(help: "Use a token issued less than this long ago as it is (another process just renewed it): 60, 1m.")
+        var ifOlderThan = DurationArgument(.seconds(60))
 
         func run() async throws {
             let clock = SystemWallClock()
-            let logins = try options.loadCredentials()
-            let redis = try options.redisProvider(clock: clock)
+            let configuration = try await options.load()
+            let logins = try options.logins(configuration)
+            let tokens = try options.tokenComponents(configuration, logins: logins, clock: clock)
+            let redis = tokens.redis
             if redis == nil {
                 print("note: no --redis-url / REDIS_URL: tokens are kept in memory and lost when this command exits")
             }
-            let store: any TokenProvider = redis ?? InMemoryTokenProvider(clock: clock)
-            let refresher = TokenRefresher(
-                logins: logins, auth: try options.authClient(clock: clock), store: store, locks: redis, clock: clock)
+            let refresher = tokens.refresher
             var failed = false
             let results = await withTaskGroup(of: (String, Result<Token, any Error>).self) { group in
                 for login in logins {
                     group.addTask {
                         do {
                             return (
-                                login.name, .success(try await refresher.refreshNow(login.name, grace: ifOlderThan))
+                                login.name, .success(try await refresher.refreshNow(login.name, grace: ifOlderThan.seconds))
                             )
                         } catch {
                             return (login.name, .failure(error))
@@ -154,14 +165,16 @@ struct TokensCommand: AsyncParsableCommand {
         )
         var accounts: [String] = []
 
-        @Option(help: "Seconds before expiry at which a key counts as expiring.")
-        var margin: Double = 900
+        @Option(help: "How long before expiry a key counts as expiring: 900, 15m.")
+        var margin = DurationArgument(.seconds(900))
 
         func run() async throws {
-            guard let redis = try options.redisProvider(clock: SystemWallClock()) else {
+            let configuration = try await options.load()
+            guard let redisConfiguration = configuration.redis.tokenProviderConfiguration else {
                 throw ValidationError("tokens status reads Redis: pass --redis-url or set REDIS_URL")
             }
-            let names = accounts.isEmpty ? try options.loadCredentials().flatMap(\.accounts) : accounts
+            let redis = RedisTokenProvider(configuration: redisConfiguration, clock: SystemWallClock())
+            let names = accounts.isEmpty ? try options.logins(configuration).flatMap(\.accounts) : accounts
             let status = try await redis.status(of: names)
             await redis.close()
             var bad = false
@@ -170,7 +183,7 @@ struct TokensCommand: AsyncParsableCommand {
                 let ttl = entry.ttl.map { Table.duration($0) } ?? "-"
                 let expires = entry.expirationTime?.formatted(.iso8601) ?? "-"
                 let source = entry.login.map { "orca (login \($0))" } ?? (entry.present ? "legacy key only" : "-")
-                if !entry.present || (entry.ttl ?? 0) < margin { bad = true }
+                if !entry.present || (entry.ttl ?? 0) < margin.seconds { bad = true }
                 print(Table.row([entry.account, entry.present ? "yes" : "MISSING", ttl, expires, source]))
             }
             if bad { throw ExitCode(1) }
