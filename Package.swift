@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "CandleCore", targets: ["CandleCore"]),
         .library(name: "TokenStore", targets: ["TokenStore"]),
         .library(name: "Collectors", targets: ["Collectors"]),
+        .library(name: "MarketData", targets: ["MarketData"]),
+        .library(name: "PostgresSink", targets: ["PostgresSink"]),
         .library(name: "TradovateSimulator", targets: ["TradovateSimulator"]),
         .library(name: "CandleTesting", targets: ["CandleTesting"]),
         .library(name: "OrcaRuntime", targets: ["OrcaRuntime"]),
@@ -69,16 +71,36 @@ let package = Package(
             ],
             swiftSettings: orcaSwiftSettings
         ),
+        // Along the data path: MarketData (the Tradovate socket: wire codec, client, candle source) → Collectors
+        // (live collection, heal, backfill, verify; the CandleSink protocol, file, buffer and memory sinks) →
+        // PostgresSink (the libpq driver and the PostgreSQL sink; the only CLibPQ user).
         .target(
             name: "Collectors",
             dependencies: [
-                "CandleCore", "CLibPQ", "TokenStore",
+                "CandleCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: orcaSwiftSettings
+        ),
+        .target(
+            name: "MarketData",
+            dependencies: [
+                "CandleCore", "Collectors",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: orcaSwiftSettings
+        ),
+        .target(
+            name: "PostgresSink",
+            dependencies: [
+                "CandleCore", "Collectors", "CLibPQ",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: orcaSwiftSettings
         ),
@@ -98,7 +120,7 @@ let package = Package(
         // The test kit for users' strategy tests (never imports XCTest or Testing).
         .target(
             name: "CandleTesting",
-            dependencies: ["CandleCore", "Collectors", "TokenStore", "TradovateSimulator"],
+            dependencies: ["CandleCore", "Collectors"],
             swiftSettings: orcaSwiftSettings
         ),
 
@@ -107,7 +129,7 @@ let package = Package(
         .target(
             name: "OrcaRuntime",
             dependencies: [
-                "CandleCore", "TokenStore", "Collectors", "TradovateSimulator",
+                "CandleCore", "TokenStore", "Collectors", "MarketData", "PostgresSink", "TradovateSimulator",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -133,7 +155,8 @@ let package = Package(
         .executableTarget(
             name: "orca-run",
             dependencies: [
-                "CandleCore", "TokenStore", "Collectors", "TradovateSimulator", "OrcaRuntime",
+                "CandleCore", "TokenStore", "Collectors", "MarketData", "PostgresSink", "TradovateSimulator",
+                "OrcaRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -143,13 +166,20 @@ let package = Package(
 
         // Helpers shared by test targets: child processes (posix_spawn + waitpid on a plain thread), the orca-run path.
         .target(name: "OrcaTestSupport", path: "Tests/Support/OrcaTestSupport", swiftSettings: orcaSwiftSettings),
+        // Blocking Redis (hiredis) and PostgreSQL (libpq) clients that only integration tests use to look at servers.
+        .target(
+            name: "ServerTestSupport",
+            dependencies: ["TokenStore", "Collectors", "PostgresSink", "CHiredis", "CLibPQ"],
+            path: "Tests/Support/ServerTestSupport",
+            swiftSettings: orcaSwiftSettings
+        ),
 
         // MARK: Tests
         .testTarget(name: "CandleCoreTests", dependencies: ["CandleCore"], swiftSettings: orcaSwiftSettings),
         .testTarget(
             name: "TokenStoreTests",
             dependencies: [
-                "TokenStore", "CandleCore", "TradovateSimulator", "OrcaTestSupport",
+                "TokenStore", "CandleCore", "TradovateSimulator", "OrcaTestSupport", "ServerTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: orcaSwiftSettings
@@ -157,7 +187,8 @@ let package = Package(
         .testTarget(
             name: "CollectorsTests",
             dependencies: [
-                "Collectors", "CandleTesting", "TradovateSimulator", "TokenStore", "OrcaTestSupport",
+                "Collectors", "MarketData", "PostgresSink", "CandleCore", "CandleTesting", "TradovateSimulator",
+                "OrcaTestSupport", "ServerTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -166,8 +197,8 @@ let package = Package(
         .testTarget(
             name: "OrcaRuntimeTests",
             dependencies: [
-                "OrcaRuntime", "CandleTesting", "TradovateSimulator", "TokenStore", "Collectors", "CandleCore",
-                "OrcaTestSupport",
+                "OrcaRuntime", "CandleTesting", "TradovateSimulator", "TokenStore", "Collectors", "MarketData",
+                "PostgresSink", "CandleCore", "OrcaTestSupport", "ServerTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

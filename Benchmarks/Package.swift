@@ -40,6 +40,7 @@ let package = Package(
         .executableTarget(
             name: "MarketDataBench",
             dependencies: [
+                .product(name: "MarketData", package: "orca"),
                 .product(name: "Collectors", package: "orca")
             ],
             swiftSettings: settings
@@ -47,6 +48,7 @@ let package = Package(
         .executableTarget(
             name: "SinkBench",
             dependencies: [
+                .product(name: "PostgresSink", package: "orca"),
                 .product(name: "Collectors", package: "orca"),
                 .product(name: "CandleCore", package: "orca"),
             ],
@@ -55,6 +57,8 @@ let package = Package(
         .executableTarget(
             name: "BackfillBench",
             dependencies: [
+                .product(name: "MarketData", package: "orca"),
+                .product(name: "PostgresSink", package: "orca"),
                 .product(name: "Collectors", package: "orca"),
                 .product(name: "CandleCore", package: "orca"),
                 .product(name: "CandleTesting", package: "orca"),
@@ -66,6 +70,8 @@ let package = Package(
         .executableTarget(
             name: "CollectorLatencyBench",
             dependencies: [
+                .product(name: "MarketData", package: "orca"),
+                .product(name: "PostgresSink", package: "orca"),
                 .product(name: "Collectors", package: "orca"),
                 .product(name: "CandleCore", package: "orca"),
                 .product(name: "OrcaRuntime", package: "orca"),

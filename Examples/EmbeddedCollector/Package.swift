@@ -31,6 +31,7 @@ let package = Package(
         .executableTarget(
             name: "embedded-collector",
             dependencies: [
+                .product(name: "MarketData", package: "orca"),
                 "CloseTracking",
                 .product(name: "CandleCore", package: "orca"),
                 .product(name: "Collectors", package: "orca"),
@@ -43,6 +44,7 @@ let package = Package(
         .testTarget(
             name: "CloseTrackingTests",
             dependencies: [
+                .product(name: "MarketData", package: "orca"),
                 "CloseTracking",
                 .product(name: "CandleCore", package: "orca"),
                 .product(name: "Collectors", package: "orca"),

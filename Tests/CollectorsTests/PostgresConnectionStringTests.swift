@@ -1,6 +1,7 @@
 import Testing
 
 @testable import Collectors
+@testable import PostgresSink
 
 @Suite("PostgreSQL connection string redaction")
 struct PostgresConnectionStringTests {

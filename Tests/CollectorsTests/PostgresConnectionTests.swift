@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import Collectors
+@testable import PostgresSink
+import ServerTestSupport
 
 #if canImport(Glibc)
     import Glibc

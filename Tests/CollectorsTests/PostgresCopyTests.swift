@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Collectors
+@testable import PostgresSink
 
 private let databaseURL = ProcessInfo.processInfo.environment["ORCA_TEST_DATABASE_URL"]
 

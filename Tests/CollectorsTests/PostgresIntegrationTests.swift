@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import Collectors
+@testable import PostgresSink
+import ServerTestSupport
 
 private let databaseURL = ProcessInfo.processInfo.environment["ORCA_TEST_DATABASE_URL"]
 

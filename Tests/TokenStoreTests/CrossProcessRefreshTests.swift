@@ -4,6 +4,7 @@ import OrcaTestSupport
 import Testing
 import TokenStore
 import TradovateSimulator
+import ServerTestSupport
 
 private let env = ProcessInfo.processInfo.environment
 

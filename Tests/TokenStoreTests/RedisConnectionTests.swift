@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import TokenStore
+import ServerTestSupport
 
 /// Tests that need no Redis server: failures against loopback peers that are not Redis.
 @Suite("RedisConnection without a server")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import TokenStore
+import ServerTestSupport
 
 private let redisURL = ProcessInfo.processInfo.environment["ORCA_TEST_REDIS_URL"]
 

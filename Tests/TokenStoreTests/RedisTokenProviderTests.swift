@@ -2,6 +2,7 @@ import CandleCore
 import Foundation
 import Testing
 import TokenStore
+import ServerTestSupport
 
 private let env = ProcessInfo.processInfo.environment
 

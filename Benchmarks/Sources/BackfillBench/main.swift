@@ -19,6 +19,8 @@ import Collectors
 import Foundation
 import TokenStore
 import TradovateSimulator
+import MarketData
+import PostgresSink
 
 @main
 struct BackfillBench {

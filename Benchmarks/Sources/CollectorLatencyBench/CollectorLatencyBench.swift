@@ -23,6 +23,8 @@ import Foundation
 import OrcaRuntime
 import TokenStore
 import TradovateSimulator
+import MarketData
+import PostgresSink
 
 @main
 struct CollectorLatencyBench {

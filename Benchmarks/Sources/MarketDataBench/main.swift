@@ -9,6 +9,7 @@
 // structs (timestamps left as strings, so the baselines do less work than the codec). Three alternating rounds.
 import Collectors
 import Foundation
+import MarketData
 
 @main
 struct MarketDataBench {

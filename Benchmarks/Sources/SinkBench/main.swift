@@ -12,6 +12,7 @@
 import CandleCore
 import Collectors
 import Foundation
+import PostgresSink
 
 @main
 struct SinkBench {

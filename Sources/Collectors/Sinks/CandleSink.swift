@@ -54,9 +54,16 @@ public protocol CandleSink: Sendable {
     /// Flushes and releases connections, files and locks. Later calls throw ``CandleSinkError/Code/closed``;
     /// closing twice is harmless.
     func close() async throws
+
+    /// Where the candles are kept, for reports and logs, without secrets (e.g. a PostgreSQL sink's redacted URL and
+    /// schema, a file sink's directory). The default is the type's name.
+    var storageDescription: String { get }
 }
 
 extension CandleSink {
+    /// The type's name.
+    public var storageDescription: String { String(describing: Self.self) }
+
     /// Checks every candle with ``Candle/validate()``; backends with storage limits provide their own.
     public func validate(_ candles: [Candle]) throws(CandleSinkError) {
         _ = try CandleBatch(validating: candles)

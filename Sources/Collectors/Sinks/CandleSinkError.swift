@@ -84,7 +84,7 @@ public struct CandleSinkError: Error, Sendable, CustomStringConvertible {
     }
 
     /// This error, naming `series` as the one concerned.
-    func naming(_ series: Series) -> CandleSinkError {
+    package func naming(_ series: Series) -> CandleSinkError {
         var copy = self
         copy.series = series
         return copy

@@ -46,7 +46,7 @@ public enum LiveChartEvent: Sendable, Hashable {
     case resumed
 }
 
-/// Where bars come from: Tradovate's market-data socket (``TradovateCandleSource``), or a scripted source in tests
+/// Where bars come from: Tradovate's market-data socket (`MarketData.TradovateCandleSource`), or a scripted source in tests
 /// (`CandleTesting.ScriptedCandleSource`).
 ///
 /// The collector and the backfill depend only on this protocol.

@@ -29,15 +29,7 @@ public struct StoredCandleReader: Sendable {
     /// Reads through ``CandleSink/candles(of:in:)``, a week at a time by default. The name shows a PostgreSQL
     /// sink's redacted URL and schema, a file sink's directory, or the sink's type.
     public static func sink(_ sink: any CandleSink, window: TimeInterval? = 7 * 86_400) -> StoredCandleReader {
-        let name: String
-        if let postgres = sink as? PostgresCandleSink {
-            name = "postgres \(postgres.redactedURL) schema \(postgres.schemaName)"
-        } else if let files = sink as? FileCandleSink {
-            name = "files \(files.configuration.directory.path(percentEncoded: false))"
-        } else {
-            name = String(describing: type(of: sink))
-        }
-        return StoredCandleReader(name: name, window: window) { series, range in
+        StoredCandleReader(name: sink.storageDescription, window: window) { series, range in
             try await sink.candles(of: series, in: range)
         }
     }

@@ -4,6 +4,8 @@ public import Foundation
 public import Logging
 public import TokenStore
 import TradovateSimulator
+public import MarketData
+import PostgresSink
 
 /// The parts every `orca-run` command shares, built from an ``OrcaConfiguration``: the market clock, the Tradovate
 /// endpoints and logins (the embedded simulator when none are configured), the token store and refresher, and the

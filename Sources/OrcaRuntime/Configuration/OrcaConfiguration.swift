@@ -3,6 +3,7 @@ internal import Collectors
 public import Foundation
 public import Logging
 public import TokenStore
+import PostgresSink
 
 /// Everything `orca-run` needs to run the daemon: where tokens, market data and bars come from and go to.
 ///

@@ -1,4 +1,4 @@
-internal import CHiredis
+package import CHiredis
 
 /// One RESP2 reply from a Redis server.
 ///
@@ -70,7 +70,7 @@ public enum RedisReply: Sendable, Hashable, CustomStringConvertible {
 
     /// Copies a hiredis reply tree into Swift values. Does not free `reply`.
     /// - Throws: ``RedisError/Code/protocolError`` for reply types outside RESP2.
-    init(copying reply: UnsafePointer<redisReply>) throws {
+    package init(copying reply: UnsafePointer<redisReply>) throws {
         let node = reply.pointee
         switch node.type {
         case REDIS_REPLY_STATUS:
@@ -177,7 +177,7 @@ package enum RESPCommandEncoder {
 }
 
 /// Calls `body` with hiredis-style `argc`/`argv`/`argvlen` for `arguments`, valid only during the call.
-func withArgv<Result>(
+package func withArgv<Result>(
     _ arguments: [[UInt8]],
     _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) throws -> Result
 ) rethrows -> Result {
@@ -206,7 +206,7 @@ func withArgv<Result>(
 }
 
 /// Reads a fixed-size `char[N]` error buffer (imported as a tuple) up to its NUL terminator.
-func hiredisErrorString<Tuple>(_ buffer: inout Tuple) -> String {
+package func hiredisErrorString<Tuple>(_ buffer: inout Tuple) -> String {
     withUnsafeBytes(of: &buffer) { raw in
         let bytes = raw.prefix { $0 != 0 }
         return String(decoding: bytes, as: UTF8.self)

@@ -153,7 +153,7 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
     var hostForURL: String { host.contains(":") ? "[\(host)]" : host }
 
     /// `host:port`, for messages.
-    var endpoint: String { "\(hostForURL):\(port)" }
+    package var endpoint: String { "\(hostForURL):\(port)" }
 
     /// The URL with the password replaced by `***`; safe to log.
     public var description: String {

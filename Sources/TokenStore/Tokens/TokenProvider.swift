@@ -1,3 +1,4 @@
+public import CandleCore
 import Foundation
 
 /// Where Orca keeps the current token of each login, readable by account name.

@@ -5,6 +5,7 @@ import Testing
 import TradovateSimulator
 
 @testable import Collectors
+@testable import PostgresSink
 
 @Suite(
     "Backfill into PostgreSQL: exactly once after a cancelled run and a resume",

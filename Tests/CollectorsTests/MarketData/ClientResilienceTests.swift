@@ -3,6 +3,7 @@ import Collectors
 import Foundation
 import Testing
 import TradovateSimulator
+import MarketData
 
 @Suite("Market-data client: faults and recovery", .timeLimit(.minutes(5)))
 struct ClientResilienceTests {

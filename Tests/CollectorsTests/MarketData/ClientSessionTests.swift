@@ -6,6 +6,7 @@ import ServiceLifecycle
 import Testing
 import TokenStore
 import TradovateSimulator
+import MarketData
 
 @Suite("Market-data client: tokens, live charts, lifecycle", .timeLimit(.minutes(5)))
 struct ClientSessionTests {

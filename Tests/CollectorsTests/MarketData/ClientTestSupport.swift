@@ -5,6 +5,7 @@ import Logging
 import Synchronization
 import TokenStore
 import TradovateSimulator
+import MarketData
 
 /// Shared pieces of the market-data client tests: a simulator on a manual market clock, a client on it, a token box,
 /// log capture and polling.

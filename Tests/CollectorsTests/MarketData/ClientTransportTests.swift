@@ -5,6 +5,7 @@ import Testing
 import TradovateSimulator
 
 @testable import Collectors
+@testable import MarketData
 
 @Suite("Market-data client: WebSocket transport", .timeLimit(.minutes(2)))
 struct ClientTransportTests {

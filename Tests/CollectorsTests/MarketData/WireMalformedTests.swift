@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Collectors
+@testable import MarketData
 
 /// Malformed frames throw ``MarketDataProtocolError`` and never trap.
 @Suite("Market-data wire: malformed input", .timeLimit(.minutes(3)))

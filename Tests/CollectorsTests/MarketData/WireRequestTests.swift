@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Collectors
+@testable import MarketData
 
 /// Encoding of client requests (protocol §4.2–4.4, §5.1, §5.6).
 @Suite("Market-data wire: requests", .timeLimit(.minutes(1)))

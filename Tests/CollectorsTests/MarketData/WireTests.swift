@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import Collectors
+@testable import MarketData
 
 /// Decoding of valid market-data frames (protocol §4.1, §4.5, §5.2, §5.3).
 @Suite("Market-data wire: decoding", .timeLimit(.minutes(2)))

@@ -4,6 +4,7 @@ import OrcaTestSupport
 import Testing
 
 @testable import Collectors
+@testable import PostgresSink
 
 private let environment = ProcessInfo.processInfo.environment
 private let faultURL = environment["ORCA_TEST_FAULT_DATABASE_URL"]

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import Collectors
+@testable import PostgresSink
 
 @Suite(
     "PostgreSQL sink: adoption of the old tables, COPY path, reconnects",

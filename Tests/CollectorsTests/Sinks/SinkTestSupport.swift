@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import Collectors
+@testable import PostgresSink
 
 /// The test database, when `scripts/test.sh` (or the caller) provides one.
 let sinkTestDatabaseURL = ProcessInfo.processInfo.environment["ORCA_TEST_DATABASE_URL"]

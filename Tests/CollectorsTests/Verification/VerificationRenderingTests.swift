@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import Collectors
+@testable import PostgresSink
 
 @Suite("Verifier: renderers", .timeLimit(.minutes(2)))
 struct VerificationRenderingTests {

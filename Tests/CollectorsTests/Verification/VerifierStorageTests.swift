@@ -4,6 +4,7 @@ import Foundation
 import Testing
 
 @testable import Collectors
+@testable import PostgresSink
 
 /// The same checks against real storage: files (through the sink and through the lock-free reader) and PostgreSQL's
 /// per-series tables.

@@ -12,6 +12,7 @@ import Logging
 import ServiceLifecycle
 import TokenStore
 import TradovateSimulator
+import MarketData
 
 // MARK: Arguments (plain CommandLine parsing)
 func usage(_ status: Int32) -> Never {

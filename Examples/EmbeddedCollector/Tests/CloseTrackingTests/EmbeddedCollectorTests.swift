@@ -8,6 +8,7 @@ import ServiceLifecycle
 import Testing
 import TokenStore
 import TradovateSimulator
+import MarketData
 
 /// Polls `condition` until it holds or `limit` of real time has passed (generous: CI runs on two busy cores).
 func eventually(within limit: Duration = .seconds(90), _ condition: () async throws -> Bool) async throws -> Bool {

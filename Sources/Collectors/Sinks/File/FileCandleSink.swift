@@ -31,6 +31,11 @@ public import Logging
 ///
 /// All file I/O runs on the sink's own dispatch queue, never on Swift's cooperative pool.
 public actor FileCandleSink: CandleSink {
+    /// `files <directory>`.
+    public nonisolated var storageDescription: String {
+        "files \(configuration.directory.path(percentEncoded: false))"
+    }
+
     /// Where and how to write.
     public struct Configuration: Sendable {
         /// The root directory; created when missing.

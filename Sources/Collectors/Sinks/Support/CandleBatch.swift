@@ -1,41 +1,41 @@
-import CandleCore
+package import CandleCore
 import Foundation
 
 /// A bar's identity inside one series: the contract symbol and the bar start in whole UTC seconds since 1970.
-struct BarKey: Hashable, Sendable, Comparable {
-    var symbol: String
-    var start: Int64
+package struct BarKey: Hashable, Sendable, Comparable {
+    package var symbol: String
+    package var start: Int64
 
-    init(symbol: String, start: Int64) {
+    package init(symbol: String, start: Int64) {
         self.symbol = symbol
         self.start = start
     }
 
-    init(_ candle: Candle) {
+    package init(_ candle: Candle) {
         self.init(symbol: candle.symbol, start: Int64(candle.start.timeIntervalSince1970))
     }
 
     /// Orders by start, then symbol: the order queries return.
-    static func < (lhs: BarKey, rhs: BarKey) -> Bool {
+    package static func < (lhs: BarKey, rhs: BarKey) -> Bool {
         (lhs.start, lhs.symbol) < (rhs.start, rhs.symbol)
     }
 }
 
 /// Everything about a stored bar except its identity; what the upsert rule compares.
-struct BarValues: Hashable, Sendable {
-    var open: Double
-    var high: Double
-    var low: Double
-    var close: Double
-    var upVolume: Int64
-    var downVolume: Int64
-    var upTicks: Int64
-    var downTicks: Int64
-    var bidVolume: Int64?
-    var offerVolume: Int64?
-    var isFinal: Bool
+package struct BarValues: Hashable, Sendable {
+    package var open: Double
+    package var high: Double
+    package var low: Double
+    package var close: Double
+    package var upVolume: Int64
+    package var downVolume: Int64
+    package var upTicks: Int64
+    package var downTicks: Int64
+    package var bidVolume: Int64?
+    package var offerVolume: Int64?
+    package var isFinal: Bool
 
-    init(
+    package init(
         open: Double, high: Double, low: Double, close: Double, upVolume: Int64, downVolume: Int64, upTicks: Int64,
         downTicks: Int64, bidVolume: Int64?, offerVolume: Int64?, isFinal: Bool
     ) {
@@ -52,7 +52,7 @@ struct BarValues: Hashable, Sendable {
         self.isFinal = isFinal
     }
 
-    init(_ candle: Candle) {
+    package init(_ candle: Candle) {
         self.init(
             open: candle.open, high: candle.high, low: candle.low, close: candle.close, upVolume: candle.upVolume,
             downVolume: candle.downVolume, upTicks: candle.upTicks, downTicks: candle.downTicks,
@@ -60,7 +60,7 @@ struct BarValues: Hashable, Sendable {
     }
 
     /// The candle with this key and these values in `series`.
-    func candle(_ key: BarKey, in series: Series) -> Candle {
+    package func candle(_ key: BarKey, in series: Series) -> Candle {
         Candle(
             symbol: key.symbol, instrument: series.instrument, timeframe: series.timeframe,
             start: Date(timeIntervalSince1970: TimeInterval(key.start)), open: open, high: high, low: low, close: close,
@@ -70,27 +70,27 @@ struct BarValues: Hashable, Sendable {
 }
 
 /// What a write did to one key.
-enum UpsertOutcome: Sendable {
+package enum UpsertOutcome: Sendable {
     case inserted, updated, unchanged
 }
 
 /// The upsert rule every backend applies (PostgreSQL expresses the same rule in SQL).
-enum UpsertRule {
+package enum UpsertRule {
     /// The outcome of writing `incoming` over `stored`: insert a new key; keep a final bar against a forming one;
     /// otherwise update only when a value differs.
-    static func outcome(stored: BarValues?, incoming: BarValues) -> UpsertOutcome {
+    package static func outcome(stored: BarValues?, incoming: BarValues) -> UpsertOutcome {
         guard let stored else { return .inserted }
         if stored.isFinal && !incoming.isFinal { return .unchanged }
         return stored == incoming ? .unchanged : .updated
     }
 
     /// Two versions of one key in the same batch, `later` written after `earlier`: the one that survives.
-    static func merge(earlier: Candle, later: Candle) -> Candle {
+    package static func merge(earlier: Candle, later: Candle) -> Candle {
         earlier.isFinal && !later.isFinal ? earlier : later
     }
 
     /// Adds one outcome to a report.
-    static func count(_ outcome: UpsertOutcome, into report: inout CandleWriteReport) {
+    package static func count(_ outcome: UpsertOutcome, into report: inout CandleWriteReport) {
         switch outcome {
         case .inserted: report.inserted += 1
         case .updated: report.updated += 1
@@ -101,11 +101,11 @@ enum UpsertRule {
 
 /// Storage identity of a series: instrument root and bar length. (Two `Instrument` values with the same root are
 /// one series, as they are one table in the seed schema.)
-struct SeriesID: Hashable, Sendable {
-    var root: String
-    var minutes: Int
+package struct SeriesID: Hashable, Sendable {
+    package var root: String
+    package var minutes: Int
 
-    init(_ series: Series) {
+    package init(_ series: Series) {
         self.root = series.instrument.root
         self.minutes = series.timeframe.minutes
     }
@@ -113,7 +113,7 @@ struct SeriesID: Hashable, Sendable {
 
 /// Checks candles with ``Candle/validate()``, remembering which (symbol, root) pairs were already accepted so the
 /// contract-symbol parse runs once per symbol rather than once per candle.
-struct CandleValidator {
+package struct CandleValidator {
     private struct SymbolOfRoot: Hashable {
         var symbol: String
         var root: String
@@ -122,7 +122,7 @@ struct CandleValidator {
     private var knownSymbols: Set<SymbolOfRoot> = []
     private var lastSymbol: SymbolOfRoot?
 
-    mutating func validate(_ candle: Candle) throws(CandleSinkError) {
+    package mutating func validate(_ candle: Candle) throws(CandleSinkError) {
         // Every check but the symbol one, on a copy whose symbol is the bare root (always accepted).
         var probe = candle
         probe.symbol = candle.instrument.root
@@ -152,24 +152,24 @@ struct CandleValidator {
 
 /// A validated batch: candles grouped by series in order of first appearance, one candle per key (duplicates merged
 /// with ``UpsertRule/merge(earlier:later:)``), each group in batch order.
-struct CandleBatch: Sendable {
-    struct Group: Sendable {
-        var series: Series
-        var candles: [Candle]
+package struct CandleBatch: Sendable {
+    package struct Group: Sendable {
+        package var series: Series
+        package var candles: [Candle]
     }
 
-    private(set) var groups: [Group] = []
+    package private(set) var groups: [Group] = []
     /// Distinct keys in the batch.
-    private(set) var count = 0
+    package private(set) var count = 0
 
-    var isEmpty: Bool { count == 0 }
+    package var isEmpty: Bool { count == 0 }
 
     /// Every candle, group after group.
-    var candles: [Candle] { groups.flatMap(\.candles) }
+    package var candles: [Candle] { groups.flatMap(\.candles) }
 
     /// Validates every candle (and applies `check`, a backend's storage limits), then groups and de-duplicates.
     /// - Throws: ``CandleSinkError/Code/invalidCandle`` for the first bad candle.
-    init(
+    package init(
         validating candles: [Candle], check: ((Candle) throws(CandleSinkError) -> Void)? = nil
     ) throws(CandleSinkError) {
         var validator = CandleValidator()

@@ -2,12 +2,12 @@
 ///
 /// `Double.description` and date formatters cost about a microsecond per value; the file sink's goal of a million
 /// candles per second leaves less than that per candle, so prices and times are formatted by hand here.
-enum CandleText {
-    static let zero = UInt8(ascii: "0")
+package enum CandleText {
+    package static let zero = UInt8(ascii: "0")
 
     // MARK: Integers
 
-    static func appendInt(_ value: Int64, to out: inout [UInt8]) {
+    package static func appendInt(_ value: Int64, to out: inout [UInt8]) {
         if value < 0 {
             out.append(UInt8(ascii: "-"))
             if value == .min {
@@ -20,7 +20,7 @@ enum CandleText {
         }
     }
 
-    static func appendUnsigned(_ value: UInt64, to out: inout [UInt8]) {
+    package static func appendUnsigned(_ value: UInt64, to out: inout [UInt8]) {
         if value < 10 {
             out.append(zero + UInt8(value))
             return
@@ -42,7 +42,7 @@ enum CandleText {
 
     /// `value` × 10⁴ when that is a whole number that divides back to exactly `value` (so printing it with at most
     /// four decimals round-trips), else `nil`.
-    static func exactScaled4(_ value: Double) -> Int64? {
+    package static func exactScaled4(_ value: Double) -> Int64? {
         let scaled = (value * 10_000).rounded()
         guard scaled.magnitude < 9.0e15, scaled / 10_000 == value else { return nil }
         return Int64(scaled)
@@ -50,7 +50,7 @@ enum CandleText {
 
     /// `value` rounded to four decimals, × 10⁴, when that is within a rounding error of `value` (relative 10⁻¹²),
     /// else `nil`: what PostgreSQL's `decimal(12,4)` can hold without changing the price.
-    static func roundedScaled4(_ value: Double) -> Int64? {
+    package static func roundedScaled4(_ value: Double) -> Int64? {
         guard value.isFinite else { return nil }
         let scaled = (value * 10_000).rounded()
         guard scaled.magnitude < 9.0e15 else { return nil }
@@ -60,7 +60,7 @@ enum CandleText {
 
     /// Writes a number scaled by 10⁴ as a decimal with up to four fraction digits, trailing zeros dropped
     /// (`210002500` → `21000.25`).
-    static func appendScaled4(_ scaled: Int64, to out: inout [UInt8]) {
+    package static func appendScaled4(_ scaled: Int64, to out: inout [UInt8]) {
         var magnitude = scaled.magnitude
         if scaled < 0 {
             out.append(UInt8(ascii: "-"))
@@ -80,7 +80,7 @@ enum CandleText {
 
     /// Writes a price so that parsing it gives back exactly `value`: up to four decimals when that is exact,
     /// otherwise Swift's shortest round-trip form.
-    static func appendPrice(_ value: Double, to out: inout [UInt8]) {
+    package static func appendPrice(_ value: Double, to out: inout [UInt8]) {
         if let scaled = exactScaled4(value) {
             appendScaled4(scaled, to: &out)
         } else {
@@ -91,7 +91,7 @@ enum CandleText {
     // MARK: Instants
 
     /// How a UTC instant is written.
-    enum TimeStyle {
+    package enum TimeStyle {
         /// `2025-01-02T14:30:00Z` (files).
         case iso8601
         /// `2025-01-02 14:30:00+00` (PostgreSQL text input for `timestamptz`).
@@ -99,7 +99,7 @@ enum CandleText {
     }
 
     /// Writes whole seconds since 1970 as a UTC date and time.
-    static func appendTime(_ seconds: Int64, style: TimeStyle, to out: inout [UInt8]) {
+    package static func appendTime(_ seconds: Int64, style: TimeStyle, to out: inout [UInt8]) {
         let days = floorDivide(seconds, 86_400)
         let secondOfDay = Int(seconds - days * 86_400)
         let (year, month, day) = civil(fromDays: days)
@@ -145,7 +145,7 @@ enum CandleText {
     }
 
     /// The text of ``appendTime(_:style:to:)`` as a `String`.
-    static func time(_ seconds: Int64, style: TimeStyle) -> String {
+    package static func time(_ seconds: Int64, style: TimeStyle) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(24)
         appendTime(seconds, style: style, to: &bytes)
@@ -156,7 +156,7 @@ enum CandleText {
 
     /// Parses `YYYY-MM-DDTHH:MM:SSZ` (also `+00:00` / `+00` instead of `Z`, and a space instead of `T`) into whole
     /// seconds since 1970; `nil` for anything else.
-    static func parseTime(_ text: UnsafeBufferPointer<UInt8>) -> Int64? {
+    package static func parseTime(_ text: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard text.count >= 20 else { return nil }
         func number(_ from: Int, _ count: Int) -> Int? {
             var value = 0
@@ -185,7 +185,7 @@ enum CandleText {
     }
 
     /// Parses an optionally negative decimal integer.
-    static func parseInt(_ text: UnsafeBufferPointer<UInt8>) -> Int64? {
+    package static func parseInt(_ text: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard !text.isEmpty else { return nil }
         var index = 0
         let negative = text[0] == UInt8(ascii: "-")
@@ -208,7 +208,7 @@ enum CandleText {
 
     /// Parses a decimal number. Plain decimals with up to 15 significant digits take an exact fast path
     /// (one correctly rounded division, the same result as `strtod`); anything else goes through `Double(_:)`.
-    static func parseDouble(_ text: UnsafeBufferPointer<UInt8>) -> Double? {
+    package static func parseDouble(_ text: UnsafeBufferPointer<UInt8>) -> Double? {
         guard !text.isEmpty else { return nil }
         var index = 0
         let negative = text[0] == UInt8(ascii: "-")
@@ -247,12 +247,12 @@ enum CandleText {
 
     // MARK: Calendar arithmetic (proleptic Gregorian, after Howard Hinnant's algorithms)
 
-    static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
+    package static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
         let quotient = value / divisor
         return (value % divisor != 0 && (value < 0) != (divisor < 0)) ? quotient - 1 : quotient
     }
 
-    static func civil(fromDays days: Int64) -> (year: Int, month: Int, day: Int) {
+    package static func civil(fromDays days: Int64) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
@@ -265,7 +265,7 @@ enum CandleText {
         return (Int(year), Int(month), Int(day))
     }
 
-    static func days(fromCivil year: Int, _ month: Int, _ day: Int) -> Int64 {
+    package static func days(fromCivil year: Int, _ month: Int, _ day: Int) -> Int64 {
         let y = Int64(month <= 2 ? year - 1 : year)
         let era = (y >= 0 ? y : y - 399) / 400
         let yearOfEra = y - era * 400

@@ -1,3 +1,4 @@
+public import Collectors
 import CandleCore
 import Foundation
 

@@ -1,3 +1,4 @@
+public import Collectors
 public import CandleCore
 public import Foundation
 public import Logging
@@ -96,6 +97,8 @@ public actor PostgresCandleSink: CandleSink {
     public nonisolated let redactedURL: String
     /// The schema name.
     public nonisolated let schemaName: String
+    /// `postgres <redacted URL> schema <schema>`.
+    public nonisolated var storageDescription: String { "postgres \(redactedURL) schema \(schemaName)" }
     /// The table layout.
     public nonisolated let layout: Layout
 

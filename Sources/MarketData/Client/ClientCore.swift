@@ -1,7 +1,7 @@
+public import Collectors
 import CandleCore
 import Foundation
 import Logging
-import TokenStore
 
 /// The client's state machine: connection phase, outstanding requests, chart entries and their routing. All protocol
 /// decisions are made here, on one actor; the socket I/O (reading, writing, heartbeats, token checks) runs in the

@@ -1,4 +1,4 @@
-internal import Dispatch
+package import Dispatch
 
 /// A serial executor backed by a private dispatch queue, for actors whose methods make blocking C calls.
 ///
@@ -9,17 +9,17 @@ internal import Dispatch
 ///
 /// The same small type exists in `TokenStore` for the Redis and HTTP clients; it is internal on purpose so the
 /// two library targets do not need a shared dependency just for this.
-final class BlockingIOExecutor: SerialExecutor {
+package final class BlockingIOExecutor: SerialExecutor {
     /// The queue every job of the owning actor runs on.
-    let queue: DispatchQueue
+    package let queue: DispatchQueue
 
     /// Creates an executor with its own serial queue.
     /// - Parameter label: the dispatch queue label, shown in debuggers and crash reports.
-    init(label: String) {
+    package init(label: String) {
         self.queue = DispatchQueue(label: label)
     }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    package func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let executor = asUnownedSerialExecutor()
         queue.async {
@@ -27,7 +27,7 @@ final class BlockingIOExecutor: SerialExecutor {
         }
     }
 
-    func checkIsolated() {
+    package func checkIsolated() {
         dispatchPrecondition(condition: .onQueue(queue))
     }
 }

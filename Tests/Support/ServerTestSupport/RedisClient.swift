@@ -1,3 +1,6 @@
+public import TokenStore
+public import PostgresSink
+import Collectors
 /// A Redis connection for async code: an actor that owns one ``RedisConnection`` and runs every blocking
 /// hiredis call on its own dispatch queue, never on Swift's cooperative thread pool.
 ///

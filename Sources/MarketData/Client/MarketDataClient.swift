@@ -1,9 +1,9 @@
+public import Collectors
 public import CandleCore
 public import Foundation
 public import Logging
 public import ServiceLifecycle
 import Synchronization
-public import TokenStore
 
 /// Tradovate's market-data WebSocket: one long-lived socket per login, multiplexing any number of `md/getChart`
 /// requests (history pages and live subscriptions) on it.

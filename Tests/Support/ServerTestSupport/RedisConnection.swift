@@ -1,3 +1,6 @@
+public import TokenStore
+public import PostgresSink
+import Collectors
 internal import CHiredis
 internal import Foundation
 

@@ -1,3 +1,4 @@
+public import Collectors
 public import CandleCore
 public import Foundation
 

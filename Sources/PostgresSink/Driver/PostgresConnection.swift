@@ -1,3 +1,4 @@
+public import Collectors
 internal import CLibPQ
 internal import Foundation
 

@@ -1,3 +1,4 @@
+public import Collectors
 import Foundation
 import Logging
 import NIOCore
