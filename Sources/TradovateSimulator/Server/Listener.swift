@@ -28,11 +28,27 @@ private final class HTTPResponsePartAdapter: ChannelOutboundHandler, Sendable {
 
 /// The listening socket: REST and the WebSocket upgrade share one port. It can stop and listen again on the same
 /// port (restart and refused-connection faults); accepted connections flow into one stream owned by the server.
+///
+/// Its background work (draining the listening channel, listening again after a refusal) runs as child tasks of
+/// ``run()``, which the server runs in its task group until ``shutdown()``.
 final class Listener: Sendable {
+    private typealias ServerChannel = NIOAsyncChannel<EventLoopFuture<UpgradeResult>, Never>
+
+    /// Work for ``run()``.
+    private enum Job: Sendable {
+        /// Drain a listening channel's own stream until it closes, then signal `done`.
+        case drain(ServerChannel, done: WakeSignal)
+        /// Listen again after `delay` (wall clock), unless `cancelled` is signalled first (a later resume, refusal or
+        /// shutdown superseded it).
+        case reopen(after: Duration, cancelled: WakeSignal)
+    }
+
     private struct State {
-        var channel: NIOAsyncChannel<EventLoopFuture<UpgradeResult>, Never>?
-        var acceptTask: Task<Void, Never>?
-        var reopenTask: Task<Void, Never>?
+        var channel: ServerChannel?
+        /// Signalled once the current channel's drain has ended.
+        var drained: WakeSignal?
+        /// Cancels the pending reopen (signalled by every resume, refusal and shutdown).
+        var cancelReopen: WakeSignal?
         var port: Int
         var stopped = false
         /// Whether the port is held across restarts (a literal IP host).
@@ -46,6 +62,8 @@ final class Listener: Sendable {
     private let group: any EventLoopGroup
     private let accepted: AsyncStream<EventLoopFuture<UpgradeResult>>.Continuation
     private let state: Mutex<State>
+    private let jobs: AsyncStream<Job>
+    private let jobQueue: AsyncStream<Job>.Continuation
 
     init(
         core: SimulatorCore, host: String, port: Int, group: any EventLoopGroup,
@@ -56,6 +74,42 @@ final class Listener: Sendable {
         self.group = group
         self.accepted = accepted
         self.state = Mutex(State(port: port))
+        (self.jobs, self.jobQueue) = AsyncStream<Job>.makeStream()
+    }
+
+    /// Runs the listener's background work as child tasks until ``shutdown()``.
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            for await job in jobs {
+                switch job {
+                case .drain(let channel, let done):
+                    // Connections are handed to the server by the child initializer (see `bind`); this only drains
+                    // the server channel's own stream so that accepting never stalls on back-pressure.
+                    group.addTask {
+                        _ = try? await channel.executeThenClose { inbound in
+                            for try await _ in inbound {}
+                        }
+                        done.signal()
+                    }
+                case .reopen(let delay, let cancelled):
+                    group.addTask {
+                        let due = await withTaskGroup(of: Bool.self) { race in
+                            race.addTask { (try? await self.core.wallClock.sleep(for: delay)) != nil }
+                            race.addTask {
+                                await cancelled.wait()
+                                return false
+                            }
+                            let first = await race.next() ?? false
+                            race.cancelAll()
+                            return first
+                        }
+                        if due { try? await self.resume() }
+                    }
+                }
+            }
+            // Shut down: a pending reopen must not outlive the listener.
+            group.cancelAll()
+        }
     }
 
     /// The bound port (the ephemeral one once bound with port 0).
@@ -86,8 +140,8 @@ final class Listener: Sendable {
     /// Binds and starts accepting, if not already listening.
     func resume() async throws(SimulatorError) {
         let (alreadyListening, port, reserving) = state.withLock { state in
-            state.reopenTask?.cancel()
-            state.reopenTask = nil
+            state.cancelReopen?.signal()
+            state.cancelReopen = nil
             return (state.channel != nil || state.stopped, state.port, state.reserving)
         }
         if alreadyListening { return }
@@ -103,18 +157,13 @@ final class Listener: Sendable {
         }) {
             PortReservation.release(holder)
         }
-        // Connections are handed to the server by the child initializer (see `bind`); this only drains the server
-        // channel's own stream so that accepting never stalls on back-pressure.
-        let task = Task<Void, Never> {
-            _ = try? await channel.executeThenClose { inbound in
-                for try await _ in inbound {}
-            }
-        }
+        let drained = WakeSignal()
         state.withLock { state in
             state.channel = channel
-            state.acceptTask = task
+            state.drained = drained
             state.port = channel.channel.localAddress?.port ?? port
         }
+        jobQueue.yield(.drain(channel, done: drained))
         core.logger.debug("listening", metadata: ["sim_port": "\(self.port)"])
     }
 
@@ -127,42 +176,35 @@ final class Listener: Sendable {
                 state.withLock { $0.holder = holder.fd }
             }
         }
-        let (channel, task) = state.withLock { state in
+        let (channel, drained) = state.withLock { state in
             defer {
                 state.channel = nil
-                state.acceptTask = nil
+                state.drained = nil
             }
-            return (state.channel, state.acceptTask)
+            return (state.channel, state.drained)
         }
         try? await channel?.channel.close()
-        await task?.value
+        await drained?.wait()
     }
 
     /// Stops listening now and listens again after `duration` (wall clock).
     func refuse(for duration: Duration) async {
         await stop()
-        let task = Task {
-            do {
-                try await core.wallClock.sleep(for: duration)
-            } catch {
-                return
-            }
-            try? await self.resume()
-        }
+        let cancelled = WakeSignal()
         state.withLock { state in
-            state.reopenTask?.cancel()
-            state.reopenTask = task
+            state.cancelReopen?.signal()
+            state.cancelReopen = cancelled
         }
+        jobQueue.yield(.reopen(after: duration, cancelled: cancelled))
     }
 
-    /// Stops for good (server shutdown).
+    /// Stops for good (server shutdown); ``run()`` returns once its work has ended.
     func shutdown() async {
-        let reopen = state.withLock { state in
+        state.withLock { state in
             state.stopped = true
-            defer { state.reopenTask = nil }
-            return state.reopenTask
+            state.cancelReopen?.signal()
+            state.cancelReopen = nil
         }
-        reopen?.cancel()
         await stop(releasing: true)
         if let holder = state.withLock({ state -> CInt? in
             defer { state.holder = nil }
@@ -170,6 +212,7 @@ final class Listener: Sendable {
         }) {
             PortReservation.release(holder)
         }
+        jobQueue.finish()
     }
 
     private func bind(

@@ -39,7 +39,7 @@ public final class SimulatorServer: Sendable {
     private let listener: Listener
     private let accepted: AsyncStream<EventLoopFuture<UpgradeResult>>.Continuation
     private let serving: Task<Void, Never>
-    private let scheduledFaults: Task<Void, Never>?
+    private let stopScheduledFaults: WakeSignal
 
     /// The one-line banner `orca-run simulate` prints first:
     /// `Tradovate simulator listening: REST http://127.0.0.1:PORT/v1  WebSocket ws://127.0.0.1:PORT/v1/websocket`.
@@ -49,13 +49,13 @@ public final class SimulatorServer: Sendable {
 
     private init(
         core: SimulatorCore, listener: Listener, accepted: AsyncStream<EventLoopFuture<UpgradeResult>>.Continuation,
-        serving: Task<Void, Never>, scheduledFaults: Task<Void, Never>?, port: Int
+        serving: Task<Void, Never>, stopScheduledFaults: WakeSignal, port: Int
     ) {
         self.core = core
         self.listener = listener
         self.accepted = accepted
         self.serving = serving
-        self.scheduledFaults = scheduledFaults
+        self.stopScheduledFaults = stopScheduledFaults
         self.port = port
         let host = core.configuration.host.contains(":") ? "[\(core.configuration.host)]" : core.configuration.host
         self.restBaseURL = URL(string: "http://\(host):\(port)/v1")!
@@ -103,8 +103,21 @@ public final class SimulatorServer: Sendable {
         let listener = Listener(
             core: core, host: configuration.host, port: configuration.port,
             group: MultiThreadedEventLoopGroup.singleton, accepted: continuation)
+        let periodicFaults = Self.periodicFaults(configuration.startupFaults, core: core, listener: listener)
+        let listening = WakeSignal()
+        let stopScheduledFaults = WakeSignal()
+        // The server outlives `start()`, which returns once it listens: this one root task owns all of its work as
+        // child tasks (the listener's, the scheduled faults, every connection) and ends once `shutdown()` ends them.
         let serving = Task {
             await withDiscardingTaskGroup { group in
+                group.addTask { await listener.run() }
+                if !periodicFaults.isEmpty {
+                    group.addTask {
+                        // The schedules start once the server listens.
+                        await listening.wait()
+                        await Self.runPeriodicFaults(periodicFaults, core: core, until: stopScheduledFaults)
+                    }
+                }
                 for await connection in stream {
                     group.addTask { await Self.serve(connection, core: core, router: router) }
                 }
@@ -113,14 +126,17 @@ public final class SimulatorServer: Sendable {
         do {
             try await listener.start()
         } catch {
+            stopScheduledFaults.signal()
+            listening.signal()
+            await listener.shutdown()
             continuation.finish()
             await serving.value
             throw error
         }
-        let scheduled = Self.scheduleFaults(configuration.startupFaults, core: core, listener: listener)
+        listening.signal()
         let server = SimulatorServer(
-            core: core, listener: listener, accepted: continuation, serving: serving, scheduledFaults: scheduled,
-            port: listener.port)
+            core: core, listener: listener, accepted: continuation, serving: serving,
+            stopScheduledFaults: stopScheduledFaults, port: listener.port)
         if let refuse = configuration.startupFaults.refuseConnectionsFor {
             await listener.refuse(for: refuse)
         }
@@ -130,22 +146,25 @@ public final class SimulatorServer: Sendable {
     /// Stops listening, sends every socket a `shutdown` event and `c[1000,"Server shutdown"]`, closes every HTTP
     /// connection and returns once every connection has ended.
     public func shutdown() async {
-        scheduledFaults?.cancel()
+        stopScheduledFaults.signal()
         await listener.shutdown()
         accepted.finish()
         for connection in core.registry.webSockets() {
             connection.shutdown(reasonCode: "Maintenance", reason: "Server shutdown", code: CloseCode.shutdown)
         }
         for channel in core.registry.httpChannels() { channel.close(promise: nil) }
-        // A client that stops reading could hold its socket's writer forever: force-close after 2 s (wall clock).
         let core = self.core
-        let force = Task {
-            try? await core.wallClock.sleep(for: .seconds(2))
-            guard !Task.isCancelled else { return }
-            for connection in core.registry.webSockets() { connection.drop(reason: "shutdown") }
+        let serving = self.serving
+        await withDiscardingTaskGroup { group in
+            // A client that stops reading could hold its socket's writer forever: force-close after 2 s (wall clock).
+            group.addTask {
+                try? await core.wallClock.sleep(for: .seconds(2))
+                guard !Task.isCancelled else { return }
+                for connection in core.registry.webSockets() { connection.drop(reason: "shutdown") }
+            }
+            await serving.value
+            group.cancelAll()
         }
-        await serving.value
-        force.cancel()
     }
 
     /// Tokens for a configured login without going through REST (no limits, no penalty; a new session).
@@ -225,11 +244,14 @@ public final class SimulatorServer: Sendable {
 
     // MARK: - Scheduled faults
 
-    private static func scheduleFaults(
+    private typealias PeriodicFault = (every: Duration, action: @Sendable () async -> Void)
+
+    /// The startup faults that repeat (restart, drop sockets, revoke tokens).
+    private static func periodicFaults(
         _ startup: SimulatorConfiguration.StartupFaults, core: SimulatorCore, listener: Listener
-    ) -> Task<Void, Never>? {
+    ) -> [PeriodicFault] {
         typealias Action = @Sendable () async -> Void
-        var periodic: [(Duration, Action)] = []
+        var periodic: [PeriodicFault] = []
         if let every = startup.restartEvery {
             let restart: Action = {
                 await listener.stop()
@@ -250,20 +272,35 @@ public final class SimulatorServer: Sendable {
             }
             periodic.append((every, revoke))
         }
-        guard !periodic.isEmpty else { return nil }
-        return Task {
-            await withDiscardingTaskGroup { group in
-                for (every, action) in periodic {
-                    group.addTask {
-                        while !Task.isCancelled {
-                            do {
-                                try await core.wallClock.sleep(for: every)
-                            } catch {
-                                return
-                            }
-                            await action()
+        return periodic
+    }
+
+    /// Runs each periodic fault on its own wall-clock schedule until `stop` is signalled.
+    private static func runPeriodicFaults(
+        _ periodic: [PeriodicFault], core: SimulatorCore, until stop: WakeSignal
+    ) async {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await stop.wait()
+                return true
+            }
+            for (every, action) in periodic {
+                group.addTask {
+                    while !Task.isCancelled {
+                        do {
+                            try await core.wallClock.sleep(for: every)
+                        } catch {
+                            return false
                         }
+                        await action()
                     }
+                    return false
+                }
+            }
+            while let stopped = await group.next() {
+                if stopped {
+                    group.cancelAll()
+                    break
                 }
             }
         }

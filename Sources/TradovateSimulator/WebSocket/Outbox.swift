@@ -1,7 +1,7 @@
 import Synchronization
 
 /// One message inside an `a[...]` frame.
-enum OutboundMessage: Sendable {
+enum OutboundMessage: Sendable, Hashable {
     /// A response or a non-chart event, as compact JSON.
     case json(String)
     /// A chart event: the JSON of each item of its `charts` array.
@@ -9,7 +9,7 @@ enum OutboundMessage: Sendable {
 }
 
 /// What the connection's writer is asked to send.
-enum OutboundItem: Sendable {
+enum OutboundItem: Sendable, Hashable {
     /// `o`.
     case open
     /// `h`.

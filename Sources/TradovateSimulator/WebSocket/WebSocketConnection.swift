@@ -7,44 +7,23 @@ import Synchronization
 
 /// One market-data WebSocket client: SockJS-style framing, authorization, heartbeats, chart subscriptions.
 ///
-/// Four tasks per socket: the reader (requests, in the calling task), the writer (the only one that writes), the
-/// watchdog (wall clock: heartbeat timeout, authorization timeout, server `h`) and the pump (simulation clock: forming
-/// bars, new bars, token expiry). History for each `md/getChart` runs in its own child task.
+/// The I/O shell around ``WebSocketConnectionStateMachine``: every event (frame, timer, fault, close) goes through the
+/// state machine under one lock, and the shell executes the action it returns. Everything runs as child tasks of
+/// ``run(inbound:)``: the reader (requests, in the calling task), the writer (the only one that writes), the watchdog
+/// (wall clock: heartbeat timeout, authorization timeout, server `h`) and the pump (simulation clock: forming bars,
+/// new bars, token expiry). History for each `md/getChart` runs in its own child task.
 final class WebSocketConnection: Sendable {
+    private typealias Machine = WebSocketConnectionStateMachine
+
     let id: Int
     let channel: any Channel
     let remoteAddress: String
     private let core: SimulatorCore
+    private let feed: ChartFeed
+    private let assembler: FrameAssembler
     private let outbox = Outbox()
     private let pumpWake = WakeSignal()
-    private let state: Mutex<State>
-
-    struct Subscription: Sendable {
-        let historicalId: Int
-        let realtimeId: Int
-        let symbol: SimulatedMarket.ResolvedSymbol
-        let minutes: Int
-        var realtime = false
-        var lastSent: AggregateBar?
-    }
-
-    private struct State {
-        var token: String?
-        var tokenExpiresAt: Date?
-        var user: String?
-        var silenced = false
-        var closing = false
-        var closeReason: String?
-        var lastInbound: Date
-        var lastOutbound: Date
-        let openedAt: Date
-        var framesSent = 0
-        var dropAtFrame: Int?
-        var malformedAtFrame: Int?
-        var subscriptions: [Int: Subscription] = [:]
-        var nextChartID: Int
-        var textBuffer: [UInt8] = []
-    }
+    private let machine: Mutex<WebSocketConnectionStateMachine>
 
     private var settings: SimulatorConfiguration.WebSocket { core.configuration.webSocket }
     private var charts: SimulatorConfiguration.Charts { core.configuration.charts }
@@ -54,27 +33,23 @@ final class WebSocketConnection: Sendable {
         self.channel = channel
         self.core = core
         self.remoteAddress = channel.remoteAddress?.description ?? "unknown"
-        let now = core.wallClock.now()
-        var initial = State(lastInbound: now, lastOutbound: now, openedAt: now, nextChartID: 10_000 + id * 1_000)
-        initial.dropAtFrame = core.faults.dropAfterMessages
-        initial.malformedAtFrame = core.faults.malformedAfterMessages
-        self.state = Mutex(initial)
+        self.feed = ChartFeed(market: core.market, charts: core.configuration.charts)
+        self.assembler = FrameAssembler(core.configuration.webSocket)
+        self.machine = Mutex(
+            WebSocketConnectionStateMachine(
+                configuration: .init(webSocket: core.configuration.webSocket, charts: core.configuration.charts),
+                firstChartID: 10_000 + id * 1_000, now: core.wallClock.now(),
+                dropAtFrame: core.faults.dropAfterMessages, malformedAtFrame: core.faults.malformedAfterMessages))
     }
 
     // MARK: - Control (faults, revocation, shutdown)
 
     /// The token this socket was last authorized with.
-    var authorizedToken: String? { state.withLock { $0.token } }
+    var authorizedToken: String? { machine.withLock { $0.authorizedToken } }
 
     /// Sends `c[code,"reason"]` and a close frame, then closes.
     func close(code: Int, reason: String) {
-        let first = state.withLock { state -> Bool in
-            guard !state.closing else { return false }
-            state.closing = true
-            state.closeReason = state.closeReason ?? reason
-            return true
-        }
-        if first { outbox.push(.close(code: code, reason: reason)) }
+        execute(machine.withLock { $0.closeRequested(code: code, reason: reason) })
     }
 
     /// Sends a `shutdown` event, then closes with `code`.
@@ -88,27 +63,41 @@ final class WebSocketConnection: Sendable {
 
     /// Closes the TCP connection at once, without a close frame.
     func drop(reason: String = "dropped") {
-        state.withLock { state in
-            state.closing = true
-            state.closeReason = state.closeReason ?? reason
-        }
-        outbox.push(.drop)
-        channel.close(promise: nil)
+        execute(machine.withLock { $0.dropRequested(reason: reason) })
     }
 
     /// Drops the socket once it has sent `count` more frames.
     func drop(afterFrames count: Int) {
-        state.withLock { $0.dropAtFrame = $0.framesSent + max(0, count) }
+        machine.withLock { $0.dropArmed(afterFrames: count) }
     }
 
     /// Sends a malformed frame once the socket has sent `count` more frames.
     func sendMalformed(afterFrames count: Int) {
-        state.withLock { $0.malformedAtFrame = $0.framesSent + max(0, count) }
+        machine.withLock { $0.malformedArmed(afterFrames: count) }
     }
 
     /// Sends a malformed frame now.
     func sendMalformed(_ text: String) {
         outbox.push(.raw(text))
+    }
+
+    /// Executes the actions that need no context from the event that produced them.
+    private func execute(_ action: Machine.Action) {
+        switch action {
+        case .write(let item):
+            outbox.push(item)
+        case .close(let code, let reason):
+            outbox.push(.close(code: code, reason: reason))
+        case .drop:
+            outbox.push(.drop)
+            channel.close(promise: nil)
+        case .wakePump:
+            pumpWake.signal()
+        case .none, .stopTimers, .heartbeatReceived, .malformedRequest, .requestReceived, .authorize, .checkAccess,
+            .dispatch, .startChart, .chartCancelled, .scheduleWatchdog, .sendServerHeartbeat, .streamCharts:
+            // Handled where the event is fed (they need its context), or nothing to do.
+            break
+        }
     }
 
     // MARK: - Lifecycle
@@ -130,13 +119,13 @@ final class WebSocketConnection: Sendable {
             } catch {
                 core.logger.debug("socket read failed", metadata: ["sim_socket": "\(id)", "sim_error": "\(error)"])
             }
-            state.withLock { $0.closeReason = $0.closeReason ?? "client" }
+            machine.withLock { $0.inputEnded() }
             outbox.finish()
             group.cancelAll()
         }
         channel.close(promise: nil)
         core.registry.remove(webSocket: id)
-        let reason = state.withLock { $0.closeReason }
+        let reason = machine.withLock { $0.closeReason }
         core.stats.socket(id) { socket in
             socket.isOpen = false
             socket.closeReason = reason
@@ -152,41 +141,35 @@ final class WebSocketConnection: Sendable {
         case .text, .continuation:
             var data = frame.unmaskedData
             let bytes = data.readBytes(length: data.readableBytes) ?? []
-            let complete: [UInt8]? = state.withLock { state in
-                state.textBuffer.append(contentsOf: bytes)
-                guard frame.fin else { return nil }
-                defer { state.textBuffer.removeAll() }
-                return state.textBuffer
+            let now = core.wallClock.now()
+            let action = machine.withLock { $0.textReceived(bytes, fin: frame.fin, now: now) }
+            switch action {
+            case .heartbeatReceived:
+                core.stats.update { $0.heartbeatsReceived += 1 }
+                core.stats.socket(id) { $0.heartbeatsReceived += 1 }
+            case .malformedRequest(let response):
+                core.stats.socket(id) { $0.requestsReceived += 1 }
+                core.stats.update { $0.malformedRequests += 1 }
+                if let response { outbox.push(response) }
+            case .requestReceived(let request):
+                core.stats.socket(id) { $0.requestsReceived += 1 }
+                core.stats.request(request.endpoint)
+                start(request, group: &group)
+            default:
+                execute(action)
             }
-            if let complete { handleText(String(decoding: complete, as: UTF8.self), group: &group) }
         case .ping:
             var data = frame.unmaskedData
             outbox.push(.pong(data.readBytes(length: data.readableBytes) ?? []))
         case .connectionClose:
-            state.withLock { $0.closeReason = $0.closeReason ?? "client" }
-            outbox.push(.acknowledgeClose)
+            execute(machine.withLock { $0.clientClosed() })
         default:
             break
         }
     }
 
-    private func handleText(_ text: String, group: inout DiscardingTaskGroup) {
-        let wallNow = core.wallClock.now()
-        state.withLock { $0.lastInbound = wallNow }
-        if text.trimmingCharacters(in: .whitespacesAndNewlines) == "[]" {
-            core.stats.update { $0.heartbeatsReceived += 1 }
-            core.stats.socket(id) { $0.heartbeatsReceived += 1 }
-            return
-        }
-        core.stats.socket(id) { $0.requestsReceived += 1 }
-        guard let request = WebSocketRequest(parsing: text) else {
-            core.stats.update { $0.malformedRequests += 1 }
-            if let id = WebSocketRequest.id(in: text) {
-                respond(id, status: 400, "Malformed request: expected endpoint, id, query and body separated by \\n")
-            }
-            return
-        }
-        core.stats.request(request.endpoint)
+    /// Processes a request now, or after the response-delay fault; a chart's history runs in its own child task.
+    private func start(_ request: WebSocketRequest, group: inout DiscardingTaskGroup) {
         if let delay = core.faults.responseDelay, delay > .zero {
             group.addTask {
                 try? await self.core.wallClock.sleep(for: delay)
@@ -198,68 +181,71 @@ final class WebSocketConnection: Sendable {
         }
     }
 
-    // MARK: - Responses
+    // MARK: - Requests
 
     private func respond(_ requestID: Int, status: Int, _ payload: JSONValue? = nil) {
-        if state.withLock({ $0.silenced }) { return }
-        var text = "{\"s\":\(status),\"i\":\(requestID)"
-        if let payload {
-            text += ",\"d\":"
-            payload.write(into: &text)
-        }
-        text += "}"
-        outbox.push(.messages([.json(text)]))
+        execute(machine.withLock { $0.respond(requestID, status: status, payload) })
     }
 
     private func respond(_ requestID: Int, status: Int, _ message: String) {
         respond(requestID, status: status, JSONValue.string(message))
     }
 
-    private func endpointKey(_ endpoint: String) -> String {
-        let canonical = ["authorize", "md/getChart", "md/cancelChart", "auth/renewAccessToken"]
-        if settings.caseInsensitiveEndpoints {
-            return canonical.first { $0.lowercased() == endpoint.lowercased() } ?? endpoint
-        }
-        return endpoint
-    }
-
     /// Handles a request; returns the history job of a chart request, to run in its own task.
     private func process(_ request: WebSocketRequest) -> (@Sendable () async -> Void)? {
         let now = core.clock.now()
-        let endpoint = endpointKey(request.endpoint)
-        if endpoint == "authorize" {
-            authorize(request, now: now)
+        let action = machine.withLock { $0.requestStarted(request, now: now) }
+        switch action {
+        case .authorize(let requestID, let token):
+            authorize(requestID: requestID, token: token, now: now)
+            return nil
+        case .checkAccess(let request, let endpoint, let token):
+            return serve(request, endpoint: endpoint, token: token, now: now)
+        default:
+            execute(action)
             return nil
         }
-        guard let token = state.withLock({ $0.token }) else {
-            respond(request.id, status: 401, "Access is denied")
-            return nil
-        }
-        if enforceTokenExpiry(now: now) { return nil }
+    }
+
+    /// Access checks (audit, rate limit, penalty tickets, forced penalties), then the endpoint.
+    private func serve(
+        _ request: WebSocketRequest, endpoint: String, token: String, now: Date
+    ) -> (@Sendable () async -> Void)? {
         let check = core.auth.check(token, now: now)
         core.auditTokenUse(check, transport: "websocket", endpoint: request.endpoint, socketID: id, now: now)
         let user = check.record?.login.name ?? "anonymous"
-        guard core.auth.admit(key: user, now: now) else {
+        var body: JSONValue? = nil
+        var ticket = AuthService.TicketStatus.none
+        let verdict: Machine.AccessVerdict
+        if !core.auth.admit(key: user, now: now) {
             core.stats.update { $0.rateLimited += 1 }
-            respond(request.id, status: 429)
-            return nil
-        }
-        let body = request.body.isEmpty ? nil : JSONValue.parse(request.body)
-        let ticket = core.auth.checkTicket(body?["p-ticket"]?.stringValue, now: now)
-        switch ticket {
-        case .wait(let penalty):
-            core.stats.update { $0.penaltiesIssued += 1 }
-            respond(request.id, status: 200, penalty.json)
-            return nil
-        case .honoured:
-            core.stats.update { $0.penaltyTicketsHonoured += 1 }
-        case .none:
-            if let terms = core.faults.takeForcedPenalty() {
-                let penalty = core.auth.issuePenalty(terms, now: now)
+            verdict = .rateLimited
+        } else {
+            body = request.body.isEmpty ? nil : JSONValue.parse(request.body)
+            ticket = core.auth.checkTicket(body?["p-ticket"]?.stringValue, now: now)
+            switch ticket {
+            case .wait(let penalty):
                 core.stats.update { $0.penaltiesIssued += 1 }
-                respond(request.id, status: 200, penalty.json)
-                return nil
+                verdict = .penalty(penalty.json)
+            case .honoured:
+                core.stats.update { $0.penaltyTicketsHonoured += 1 }
+                verdict = .granted
+            case .none:
+                if let terms = core.faults.takeForcedPenalty() {
+                    let penalty = core.auth.issuePenalty(terms, now: now)
+                    core.stats.update { $0.penaltiesIssued += 1 }
+                    verdict = .penalty(penalty.json)
+                } else {
+                    verdict = .granted
+                }
             }
+        }
+        let action = machine.withLock {
+            $0.accessChecked(request, endpoint: endpoint, token: token, verdict: verdict)
+        }
+        guard case .dispatch(let request, let endpoint, let token) = action else {
+            execute(action)
+            return nil
         }
         switch endpoint {
         case "md/getChart":
@@ -275,27 +261,19 @@ final class WebSocketConnection: Sendable {
         return nil
     }
 
-    private func authorize(_ request: WebSocketRequest, now: Date) {
-        var token = request.body.trimmingCharacters(in: .whitespacesAndNewlines)
-        if settings.acceptQuotedToken, token.count >= 2, token.hasPrefix("\""), token.hasSuffix("\"") {
-            token = String(token.dropFirst().dropLast())
-        }
+    private func authorize(requestID: Int, token: String, now: Date) {
         let check = core.auth.check(token, now: now)
         if case .valid(let record) = check, accepts(record) {
-            state.withLock { state in
-                state.token = token
-                state.tokenExpiresAt = record.expiresAt
-                state.user = record.login.name
-                state.silenced = false
-            }
+            let session = Machine.Session(token: token, expiresAt: record.expiresAt, user: record.login.name)
+            let action = machine.withLock { $0.authorizeSucceeded(requestID: requestID, session: session) }
             core.stats.update { $0.authorizationsSucceeded += 1 }
             core.stats.socket(id) { $0.user = record.login.name }
-            respond(request.id, status: 200)
+            execute(action)
             pumpWake.signal()
         } else {
             core.stats.update { $0.authorizationsFailed += 1 }
             core.auditTokenUse(check, transport: "websocket", endpoint: "authorize", socketID: id, now: now)
-            respond(request.id, status: 401, "Access is denied")
+            execute(machine.withLock { $0.authorizeFailed(requestID: requestID) })
         }
     }
 
@@ -323,18 +301,11 @@ final class WebSocketConnection: Sendable {
 
     private func cancelChart(_ request: WebSocketRequest, body: JSONValue?) {
         core.stats.update { $0.chartCancels += 1 }
-        if let target = body?["subscriptionId"]?.intValue {
-            let remaining = state.withLock { state -> Int in
-                if let key = state.subscriptions.first(where: {
-                    $0.value.historicalId == target || $0.value.realtimeId == target
-                })?.key {
-                    state.subscriptions[key] = nil
-                }
-                return state.subscriptions.count
-            }
-            core.stats.socket(id) { $0.activeCharts = remaining }
-        }
-        respond(request.id, status: 200)
+        let target = body?["subscriptionId"]?.intValue
+        let action = machine.withLock { $0.chartCancelled(requestID: request.id, subscriptionID: target) }
+        guard case .chartCancelled(let remaining, let response) = action else { return execute(action) }
+        if let remaining { core.stats.socket(id) { $0.activeCharts = remaining } }
+        if let response { outbox.push(response) }
     }
 
     // MARK: - Charts
@@ -409,80 +380,25 @@ final class WebSocketConnection: Sendable {
             chartError(request.id, code: "UnknownSymbol", text: "Unknown symbol: \(symbolText)")
             return nil
         }
-
-        let (historicalID, realtimeID): (Int, Int) = state.withLock { state in
-            let base = state.nextChartID
-            switch charts.ids {
-            case .equal:
-                state.nextChartID += 1
-                return (base, base)
-            case .distinct:
-                state.nextChartID += 2
-                return (base + 1, base)
-            }
-        }
-        let subscription = Subscription(
-            historicalId: historicalID, realtimeId: realtimeID, symbol: symbol, minutes: size)
-        let active = state.withLock { state -> Int in
-            state.subscriptions[realtimeID] = subscription
-            return state.subscriptions.count
+        let action = machine.withLock { $0.chartRequested(requestID: request.id, symbol: symbol, minutes: size) }
+        guard case .startChart(let subscription, let active, let response) = action else {
+            execute(action)
+            return nil
         }
         core.stats.update { $0.chartRequests += 1 }
         core.stats.socket(id) { $0.activeCharts = active }
-        respond(request.id, status: 200, .object(["historicalId": .int(historicalID), "realtimeId": .int(realtimeID)]))
-        let range = HistoryRange(closest: closest, asFarAs: far, count: count)
+        if let response { outbox.push(response) }
+        let range = ChartFeed.HistoryRange(closest: closest, asFarAs: far, count: count)
         return { [self] in await self.sendHistory(subscription, range: range) }
     }
 
-    private struct HistoryRange: Sendable {
-        let closest: Date?
-        let asFarAs: Date?
-        let count: Int?
+    private func isStreaming(_ subscription: Machine.Subscription) -> Bool {
+        machine.withLock { $0.isStreaming(realtimeID: subscription.realtimeId) }
     }
 
-    private func isActive(_ subscription: Subscription) -> Bool {
-        state.withLock { $0.subscriptions[subscription.realtimeId] != nil && !$0.closing }
-    }
-
-    private func historyBars(_ subscription: Subscription, range: HistoryRange, nowMillis: Int64) -> [AggregateBar] {
-        let n = Int64(subscription.minutes)
-        let market = core.market
-        if let contract = subscription.symbol.contract, !charts.expiredContractsHaveHistory {
-            let stream = market.stream(for: contract, instrument: subscription.symbol.instrument)
-            if nowMillis >= stream.endMinute * 60_000 { return [] }
-        }
-        var newest = NewYorkTime.floorDiv(NewYorkTime.floorDiv(nowMillis - 1, 60_000), n) * n
-        if let closest = range.closest {
-            let millis = SimulatedMarket.millis(closest)
-            let minute =
-                charts.closestTimestampInclusive
-                ? NewYorkTime.floorDiv(millis, 60_000) : NewYorkTime.floorDiv(millis + 59_999, 60_000) - 1
-            newest = min(newest, NewYorkTime.floorDiv(minute, n) * n)
-        }
-        var oldest = SimulatedMarket.earliestMinute
-        if let far = range.asFarAs {
-            let minute = NewYorkTime.floorDiv(SimulatedMarket.millis(far) + 59_999, 60_000)
-            oldest = max(oldest, NewYorkTime.floorDiv(minute + n - 1, n) * n)
-        }
-        if let depth = charts.historyDepth {
-            let minute = NewYorkTime.floorDiv(nowMillis - Int64(depth.timeInterval * 1000) + 59_999, 60_000)
-            oldest = max(oldest, NewYorkTime.floorDiv(minute + n - 1, n) * n)
-        }
-        let cap = max(1, charts.maxBarsPerResponse)
-        let wanted = min(cap, max(0, range.count ?? cap))
-        var bars = market.history(
-            subscription.symbol, minutes: subscription.minutes, newestStart: newest, oldestStart: oldest,
-            maxCount: charts.includeFormingBarInHistory ? wanted : wanted + 1, nowMillis: nowMillis)
-        if !charts.includeFormingBarInHistory {
-            if let last = bars.last, !last.isFinal { bars.removeLast() }
-            if bars.count > wanted { bars.removeFirst(bars.count - wanted) }
-        }
-        return bars
-    }
-
-    private func sendHistory(_ subscription: Subscription, range: HistoryRange) async {
+    private func sendHistory(_ subscription: Machine.Subscription, range: ChartFeed.HistoryRange) async {
         let nowMillis = SimulatedMarket.millis(core.clock.now())
-        let bars = historyBars(subscription, range: range, nowMillis: nowMillis)
+        let bars = feed.historyBars(subscription, range: range, nowMillis: nowMillis)
         let packetID: Int
         switch charts.ids {
         case .equal, .distinct(historyPacketsCarry: .historical): packetID = subscription.historicalId
@@ -494,7 +410,7 @@ final class WebSocketConnection: Sendable {
         var start = bars.startIndex
         var sentEOH = false
         while start < bars.endIndex {
-            guard isActive(subscription), !Task.isCancelled else { return }
+            guard isStreaming(subscription), !Task.isCancelled else { return }
             let end = min(bars.endIndex, start + perPacket)
             var items = ChartEncoder.items(id: packetID, bars: bars[start..<end], price: price)
             if end == bars.endIndex && !stalled {
@@ -509,27 +425,28 @@ final class WebSocketConnection: Sendable {
         }
         if !sentEOH {
             if stalled { await core.faults.waitWhileStalled() }
-            guard isActive(subscription), !Task.isCancelled else { return }
+            guard isStreaming(subscription), !Task.isCancelled else { return }
             outbox.push(.messages([.chart([ChartEncoder.endOfHistory(id: packetID)])]))
         }
         let n = Int64(subscription.minutes)
         let latest = NewYorkTime.floorDiv(NewYorkTime.floorDiv(nowMillis - 1, 60_000), n) * n
-        state.withLock { state in
-            state.subscriptions[subscription.realtimeId]?.realtime = true
-            if let last = bars.last, last.start + n >= latest {
-                state.subscriptions[subscription.realtimeId]?.lastSent = last
-            }
-        }
-        pumpWake.signal()
+        let recent = bars.last.flatMap { $0.start + n >= latest ? $0 : nil }
+        execute(machine.withLock { $0.historySent(realtimeID: subscription.realtimeId, lastSent: recent) })
     }
 
     // MARK: - Real time (simulation clock)
 
     private func pump() async {
         while !Task.isCancelled {
-            guard let deadline = pumpStep(now: core.clock.now()) else { return }
+            let now = core.clock.now()
+            let action = machine.withLock { $0.pumpFired(now: now) }
+            guard case .streamCharts(let subscriptions, let expiry) = action else {
+                execute(action)
+                return
+            }
+            let wake = stream(subscriptions, now: now, wake: expiry)
             await withTaskGroup(of: Void.self) { group in
-                if let wake = deadline.wake {
+                if let wake {
                     group.addTask { try? await self.core.clock.sleep(until: wake) }
                 }
                 group.addTask { await self.pumpWake.wait() }
@@ -539,51 +456,16 @@ final class WebSocketConnection: Sendable {
         }
     }
 
-    private struct PumpDeadline {
-        let wake: Date?
-    }
-
-    /// One pass: token expiry, then every real-time chart. Returns `nil` when the socket is closing.
-    /// Applies the token-expiry behaviour at `now`; returns `true` when the socket closed or went silent.
-    private func enforceTokenExpiry(now: Date) -> Bool {
-        guard settings.tokenExpiry != .keepOpen, let expiry = state.withLock({ $0.tokenExpiresAt }), expiry <= now
-        else { return state.withLock { $0.silenced || $0.closing } }
-        switch settings.tokenExpiry {
-        case .close:
-            state.withLock { $0.closeReason = $0.closeReason ?? "tokenExpired" }
-            close(code: CloseCode.tokenExpired, reason: "Access token expired")
-        case .silence, .keepOpen:
-            state.withLock { $0.silenced = true }
-        }
-        return true
-    }
-
-    private func pumpStep(now: Date) -> PumpDeadline? {
-        let (expiry, closing) = state.withLock { ($0.tokenExpiresAt, $0.closing) }
-        if closing { return nil }
-        var wake: Date? = nil
-        if let expiry, settings.tokenExpiry != .keepOpen {
-            if expiry <= now {
-                if enforceTokenExpiry(now: now), settings.tokenExpiry == .close { return nil }
-            } else {
-                wake = expiry
-            }
-        }
-        if state.withLock({ $0.silenced }) { return PumpDeadline(wake: wake) }
+    /// Sends the real-time updates due at `now`; returns when to look again.
+    private func stream(_ subscriptions: [Machine.Subscription], now: Date, wake: Date?) -> Date? {
+        var wake = wake
         let nowMillis = SimulatedMarket.millis(now)
-        let subscriptions = state.withLock { $0.subscriptions.values.filter(\.realtime) }.sorted {
-            $0.realtimeId < $1.realtimeId
-        }
         var messages: [OutboundMessage] = []
         var sent = 0
         for subscription in subscriptions {
-            let (bars, lastSent, next) = updates(for: subscription, nowMillis: nowMillis)
+            let (bars, lastSent, next) = feed.updates(for: subscription, nowMillis: nowMillis)
             if let next { wake = wake.map { min($0, next) } ?? next }
-            state.withLock { state in
-                if state.subscriptions[subscription.realtimeId] != nil {
-                    state.subscriptions[subscription.realtimeId]?.lastSent = lastSent
-                }
-            }
+            machine.withLock { $0.realtimeBarsSent(realtimeID: subscription.realtimeId, lastSent: lastSent) }
             guard !bars.isEmpty else { continue }
             let price = core.priceFormatter(for: subscription.symbol.instrument)
             messages.append(.chart(ChartEncoder.items(id: subscription.realtimeId, bars: bars[...], price: price)))
@@ -594,115 +476,27 @@ final class WebSocketConnection: Sendable {
             core.stats.update { $0.realtimeBarsSent += count }
             outbox.push(.messages(messages))
         }
-        return PumpDeadline(wake: wake)
-    }
-
-    /// The bars to send for one subscription at `nowMillis`, its new last-sent bar, and when to look again.
-    private func updates(
-        for subscription: Subscription, nowMillis: Int64
-    ) -> ([AggregateBar], AggregateBar?, Date?) {
-        let market = core.market
-        let n = Int64(subscription.minutes)
-        let symbol = subscription.symbol
-        let latest = NewYorkTime.floorDiv(NewYorkTime.floorDiv(nowMillis - 1, 60_000), n) * n
-        var out: [AggregateBar] = []
-        var last = subscription.lastSent
-        // 1. The previously forming bar, now closed: its final state.
-        if let previous = last, !previous.isFinal, previous.start < latest {
-            if let final = market.bar(
-                symbol, minutes: subscription.minutes, start: previous.start, nowMillis: nowMillis)
-            {
-                if charts.sendFinalBar || !final.sameValues(as: previous) { out.append(final) }
-                last = final
-            }
-        }
-        // 2. Bars that opened and closed since (a clock jump).
-        if let previous = last, latest - n > previous.start {
-            let gap = market.history(
-                symbol, minutes: subscription.minutes, newestStart: latest - n, oldestStart: previous.start + n,
-                maxCount: max(1, charts.maxBarsPerResponse), nowMillis: nowMillis)
-            out += gap
-            last = gap.last ?? last
-        }
-        // 3. The newest bar.
-        if last == nil || latest > last!.start || !last!.isFinal {
-            if let current = market.bar(symbol, minutes: subscription.minutes, start: latest, nowMillis: nowMillis) {
-                if let previous = last, previous.start == current.start {
-                    let changed = !current.sameValues(as: previous)
-                    let finalCopy = current.isFinal && !previous.isFinal && charts.sendFinalBar
-                    if changed || finalCopy { out.append(current) }
-                } else {
-                    out.append(current)
-                }
-                last = current
-            }
-        }
-        // When to look again.
-        let interval = max(0.001, charts.formingBarUpdateInterval.timeInterval)
-        let nowMinute = NewYorkTime.floorDiv(nowMillis, 60_000)
-        if let contract = symbol.contract {
-            let stream = market.stream(for: contract, instrument: symbol.instrument)
-            if nowMinute >= stream.endMinute { return (out, last, nil) }
-        }
-        let next: Date
-        if let span = market.sessions.session(containing: nowMinute) {
-            let boundary = (NewYorkTime.floorDiv(nowMinute, n) * n + n) * 60
-            let candidates = [
-                Double(nowMillis) / 1000 + interval, Double(boundary), Double(span.close * 60),
-            ]
-            next = Date(timeIntervalSince1970: candidates.min()!)
-        } else if let span = market.sessions.nextSession(openingAtOrAfter: nowMinute + 1) {
-            next = Date(timeIntervalSince1970: TimeInterval(span.open * 60))
-        } else {
-            return (out, last, nil)
-        }
-        return (out, last, next)
+        return wake
     }
 
     // MARK: - Watchdog (wall clock)
 
     private func watchdog() async {
-        let heartbeatTimeout = settings.heartbeatTimeout?.timeInterval
-        let authorizationTimeout = settings.authorizationTimeout?.timeInterval
-        let serverHeartbeat = settings.serverHeartbeatInterval?.timeInterval
         while !Task.isCancelled {
-            let now = core.wallClock.now()
-            let snapshot = state.withLock {
-                ($0.lastInbound, $0.lastOutbound, $0.openedAt, $0.token != nil, $0.closing)
-            }
-            let (lastInbound, lastOutbound, openedAt, authorized, closing) = snapshot
-            if closing { return }
-            var deadlines: [Date] = []
-            if let heartbeatTimeout {
-                let due = lastInbound.addingTimeInterval(heartbeatTimeout)
-                if now >= due {
-                    state.withLock { $0.closeReason = $0.closeReason ?? "heartbeatTimeout" }
-                    close(code: CloseCode.heartbeatTimeout, reason: "Heartbeat timeout")
-                    return
-                }
-                deadlines.append(due)
-            }
-            if let authorizationTimeout, !authorized {
-                let due = openedAt.addingTimeInterval(authorizationTimeout)
-                if now >= due {
-                    state.withLock { $0.closeReason = $0.closeReason ?? "authorizationTimeout" }
-                    close(code: CloseCode.authorizationTimeout, reason: "Not authorized")
-                    return
-                }
-                deadlines.append(due)
-            }
-            if let serverHeartbeat {
-                let due = lastOutbound.addingTimeInterval(serverHeartbeat)
-                if now >= due {
-                    state.withLock { $0.lastOutbound = now }
-                    outbox.push(.heartbeat)
-                    deadlines.append(now.addingTimeInterval(serverHeartbeat))
-                } else {
-                    deadlines.append(due)
-                }
+            let action = machine.withLock { $0.watchdogFired(now: core.wallClock.now()) }
+            let deadline: Date
+            switch action {
+            case .scheduleWatchdog(let due):
+                deadline = due
+            case .sendServerHeartbeat(let next):
+                outbox.push(.heartbeat)
+                deadline = next
+            default:
+                execute(action)
+                return
             }
             do {
-                try await core.wallClock.sleep(until: deadlines.min() ?? .distantFuture)
+                try await core.wallClock.sleep(until: deadline)
             } catch {
                 return
             }
@@ -710,101 +504,6 @@ final class WebSocketConnection: Sendable {
     }
 
     // MARK: - Writing
-
-    private enum WireAction {
-        case text([UInt8], isServerHeartbeat: Bool)
-        case pong([UInt8])
-        case close(code: Int, reason: String)
-        case acknowledgeClose
-        case drop
-    }
-
-    private func messageSize(_ message: OutboundMessage) -> Int {
-        switch message {
-        case .json(let text): return text.utf8.count
-        case .chart(let items): return items.reduce(32) { $0 + $1.count + 1 }
-        }
-    }
-
-    private func frameBytes(_ messages: [OutboundMessage]) -> [UInt8] {
-        var bytes: [UInt8] = [97, 91]  // a[
-        bytes.reserveCapacity(messages.reduce(4) { $0 + messageSize($1) + 1 })
-        for (i, message) in messages.enumerated() {
-            if i > 0 { bytes.append(44) }
-            switch message {
-            case .json(let text):
-                bytes.append(contentsOf: text.utf8)
-            case .chart(let items):
-                bytes.append(contentsOf: Array("{\"e\":\"chart\",\"d\":{\"charts\":[".utf8))
-                for (j, item) in items.enumerated() {
-                    if j > 0 { bytes.append(44) }
-                    bytes.append(contentsOf: item)
-                }
-                bytes.append(contentsOf: [93, 125, 125])  // ]}}
-            }
-        }
-        bytes.append(93)
-        return bytes
-    }
-
-    /// Groups pending items into wire frames per the batching setting.
-    private func assemble(_ items: [OutboundItem]) -> [WireAction] {
-        var actions: [WireAction] = []
-        var pending: [OutboundMessage] = []
-        var pendingBytes = 0
-        func flush() {
-            if !pending.isEmpty { actions.append(.text(frameBytes(pending), isServerHeartbeat: false)) }
-            pending.removeAll()
-            pendingBytes = 0
-        }
-        for item in items {
-            switch item {
-            case .messages(let messages):
-                for message in messages {
-                    let size = messageSize(message)
-                    switch settings.batching {
-                    case .separateFrames:
-                        actions.append(.text(frameBytes([message]), isServerHeartbeat: false))
-                    case .messagesInOneFrame:
-                        if pendingBytes + size > settings.maxFrameBytes { flush() }
-                        pending.append(message)
-                        pendingBytes += size
-                    case .chartsInOneEvent:
-                        if pendingBytes + size > settings.maxFrameBytes { flush() }
-                        if case .chart(let items) = message, case .chart(let previous)? = pending.last {
-                            pending[pending.count - 1] = .chart(previous + items)
-                        } else {
-                            pending.append(message)
-                        }
-                        pendingBytes += size
-                    }
-                }
-            case .open:
-                flush()
-                actions.append(.text([111], isServerHeartbeat: false))
-            case .heartbeat:
-                flush()
-                actions.append(.text([104], isServerHeartbeat: true))
-            case .raw(let text):
-                flush()
-                actions.append(.text(Array(text.utf8), isServerHeartbeat: false))
-            case .pong(let data):
-                flush()
-                actions.append(.pong(data))
-            case .close(let code, let reason):
-                flush()
-                actions.append(.close(code: code, reason: reason))
-            case .acknowledgeClose:
-                flush()
-                actions.append(.acknowledgeClose)
-            case .drop:
-                flush()
-                actions.append(.drop)
-            }
-        }
-        flush()
-        return actions
-    }
 
     private func write(_ opcode: WebSocketOpcode, _ bytes: [UInt8]) async throws {
         var buffer = channel.allocator.buffer(capacity: bytes.count)
@@ -822,7 +521,7 @@ final class WebSocketConnection: Sendable {
 
     private func writeLoop() async {
         while let items = await outbox.takeAll() {
-            for action in assemble(items) {
+            for action in assembler.assemble(items) {
                 do {
                     switch action {
                     case .text(let bytes, let isServerHeartbeat):
@@ -859,33 +558,24 @@ final class WebSocketConnection: Sendable {
     }
 
     /// Sends one counted text frame and applies the frame-count faults; returns `true` when the socket was dropped.
-    /// The frame is counted before it is written, so a fault armed after the client saw it counts from the next one.
     private func sendCounted(_ bytes: [UInt8], isServerHeartbeat: Bool) async throws -> Bool {
-        let wallNow = core.wallClock.now()
-        let (drop, malformed) = state.withLock { state -> (Bool, Bool) in
-            state.framesSent += 1
-            state.lastOutbound = wallNow
-            let malformed = state.malformedAtFrame.map { state.framesSent >= $0 } ?? false
-            if malformed { state.malformedAtFrame = nil }
-            return (state.dropAtFrame.map { state.framesSent >= $0 } ?? false, malformed)
-        }
+        let now = core.wallClock.now()
+        let decision = machine.withLock { $0.frameWillBeSent(now: now) }
         core.stats.socket(id) { socket in
             socket.framesSent += 1
             if isServerHeartbeat { socket.serverHeartbeatsSent += 1 }
         }
         try await write(.text, bytes)
-        if drop {
-            state.withLock { state in
-                state.closing = true
-                state.closeReason = state.closeReason ?? "dropped"
-            }
+        switch decision {
+        case .send:
+            return false
+        case .sendThenDrop:
+            machine.withLock { $0.frameDropped() }
             try? await channel.close()
             outbox.finish()
             return true
-        }
-        if malformed {
+        case .sendThenMalformed:
             return try await sendCounted(Array(MalformedFrame.truncatedJSON.text.utf8), isServerHeartbeat: false)
         }
-        return false
     }
 }
