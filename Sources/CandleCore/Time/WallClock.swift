@@ -1,4 +1,5 @@
 public import Foundation
+import Synchronization
 
 /// The one source of "now" and of waiting that Orca's libraries use: wall-clock instants (`Date`, UTC) plus a way to
 /// sleep until one.
@@ -103,17 +104,33 @@ public struct ScaledWallClock: WallClock {
 /// await clock.waitForSleepers(1)   // the task is parked on the clock
 /// clock.advance(by: 60)            // and wakes now
 /// ```
-public final class ManualWallClock: WallClock, @unchecked Sendable {
-    // All mutable state is guarded by `lock`.
-    private let lock = NSLock()
-    private var current: Date
-    private var sleepers: [UInt64: (deadline: Date, continuation: CheckedContinuation<Void, any Error>)] = [:]
-    private var nextID: UInt64 = 0
-    private var sleeperWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+public final class ManualWallClock: WallClock, Sendable {
+    private struct State {
+        var current: Date
+        var sleepers: [UInt64: (deadline: Date, continuation: CheckedContinuation<Void, any Error>)] = [:]
+        var nextID: UInt64 = 0
+        var sleeperWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+
+        mutating func takeDue() -> [CheckedContinuation<Void, any Error>] {
+            let due = sleepers.filter { $0.value.deadline <= current }.sorted { $0.value.deadline < $1.value.deadline }
+            for (id, _) in due { sleepers.removeValue(forKey: id) }
+            return due.map(\.value.continuation)
+        }
+
+        /// Removes and returns the waiters whose count of sleepers is reached.
+        mutating func readySleeperWaiters() -> [CheckedContinuation<Void, Never>] {
+            let count = sleepers.count
+            let ready = sleeperWaiters.filter { $0.count <= count }
+            sleeperWaiters.removeAll { $0.count <= count }
+            return ready.map(\.continuation)
+        }
+    }
+
+    private let state: Mutex<State>
 
     /// Creates a manual clock showing `now`.
     public init(now: Date) {
-        self.current = now
+        self.state = Mutex(State(current: now))
     }
 
     /// Creates a manual clock showing `start`.
@@ -122,28 +139,28 @@ public final class ManualWallClock: WallClock, @unchecked Sendable {
     }
 
     public func now() -> Date {
-        lock.withLock { current }
+        state.withLock { $0.current }
     }
 
     /// The number of tasks currently sleeping on this clock.
-    public var sleeperCount: Int { lock.withLock { sleepers.count } }
+    public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
 
     /// The earliest deadline anyone is sleeping until, if any.
-    public var nextDeadline: Date? { lock.withLock { sleepers.values.map(\.deadline).min() } }
+    public var nextDeadline: Date? { state.withLock { $0.sleepers.values.map(\.deadline).min() } }
 
     public func sleep(until deadline: Date) async throws {
-        let id: UInt64 = lock.withLock {
-            nextID += 1
-            return nextID
+        let id: UInt64 = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let resumeNow: Bool = lock.withLock {
-                    if Task.isCancelled || deadline <= current { return true }
-                    sleepers[id] = (deadline, continuation)
-                    notifySleeperWaitersLocked()
-                    return false
+                let (resumeNow, ready) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
+                    if Task.isCancelled || deadline <= state.current { return (true, []) }
+                    state.sleepers[id] = (deadline, continuation)
+                    return (false, state.readySleeperWaiters())
                 }
+                for waiter in ready { waiter.resume() }
                 if resumeNow {
                     if Task.isCancelled {
                         continuation.resume(throwing: CancellationError())
@@ -153,7 +170,7 @@ public final class ManualWallClock: WallClock, @unchecked Sendable {
                 }
             }
         } onCancel: {
-            let continuation = lock.withLock { sleepers.removeValue(forKey: id)?.continuation }
+            let continuation = state.withLock { $0.sleepers.removeValue(forKey: id)?.continuation }
             continuation?.resume(throwing: CancellationError())
         }
     }
@@ -161,24 +178,23 @@ public final class ManualWallClock: WallClock, @unchecked Sendable {
     /// Moves the clock by `seconds` (forward, or back for a negative value) and wakes every sleeper whose deadline is
     /// reached.
     public func advance(by seconds: TimeInterval) {
-        let due: [CheckedContinuation<Void, any Error>] = lock.withLock {
-            current = current.addingTimeInterval(seconds)
-            return takeDueLocked()
+        let due = state.withLock { state in
+            state.current = state.current.addingTimeInterval(seconds)
+            return state.takeDue()
         }
         due.forEach { $0.resume() }
     }
 
     /// Moves the clock by `duration`.
     public func advance(by duration: Duration) {
-        let parts = duration.components
-        advance(by: TimeInterval(parts.seconds) + TimeInterval(parts.attoseconds) * 1e-18)
+        advance(by: duration.timeInterval)
     }
 
     /// Sets the clock to `instant` and wakes every sleeper whose deadline is reached.
     public func set(to instant: Date) {
-        let due: [CheckedContinuation<Void, any Error>] = lock.withLock {
-            current = instant
-            return takeDueLocked()
+        let due = state.withLock { state in
+            state.current = instant
+            return state.takeDue()
         }
         due.forEach { $0.resume() }
     }
@@ -195,24 +211,12 @@ public final class ManualWallClock: WallClock, @unchecked Sendable {
     /// wait before advancing time).
     public func waitForSleepers(_ count: Int) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready: Bool = lock.withLock {
-                if sleepers.count >= count { return true }
-                sleeperWaiters.append((count, continuation))
+            let ready: Bool = state.withLock { state in
+                if state.sleepers.count >= count { return true }
+                state.sleeperWaiters.append((count, continuation))
                 return false
             }
             if ready { continuation.resume() }
         }
-    }
-
-    private func takeDueLocked() -> [CheckedContinuation<Void, any Error>] {
-        let due = sleepers.filter { $0.value.deadline <= current }.sorted { $0.value.deadline < $1.value.deadline }
-        for (id, _) in due { sleepers.removeValue(forKey: id) }
-        return due.map(\.value.continuation)
-    }
-
-    private func notifySleeperWaitersLocked() {
-        let ready = sleeperWaiters.filter { $0.count <= sleepers.count }
-        sleeperWaiters.removeAll { $0.count <= sleepers.count }
-        for waiter in ready { waiter.continuation.resume() }
     }
 }

@@ -1,5 +1,6 @@
 public import CandleCore
 public import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -104,7 +105,7 @@ public final class BackfillProgressWriter: Sendable {
     private let clock: any WallClock
     private let interval: TimeInterval
     private let output: @Sendable (String) -> Void
-    private let state = LockedState(State())
+    private let state = Mutex(State())
 
     /// A writer to `output` (default: standard error) for a terminal or not (default: whether standard error is
     /// one), with `width` columns (default: the terminal's width, else 80).
@@ -151,20 +152,5 @@ public final class BackfillProgressWriter: Sendable {
     /// Writes `text` to standard error, unbuffered.
     @Sendable public static func writeToStandardError(_ text: String) {
         FileHandle.standardError.write(Data(text.utf8))
-    }
-}
-
-/// A value behind a lock (a tiny `Mutex` stand-in that works on every platform the package supports).
-final class LockedState<Value>: @unchecked Sendable {
-    // `value` is only touched while `lock` is held.
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) { self.value = value }
-
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
     }
 }

@@ -11,11 +11,9 @@ public struct BufferService: Service {
     public init(_ buffer: BufferedCandleSink) { self.buffer = buffer }
 
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            await buffer.run()
-        } onGracefulShutdown: {
-            Task { try? await buffer.close() }
-        }
+        // The drain loop stops when cancelled: graceful shutdown cancels it, then closing drains or spills the rest.
+        let buffer = buffer
+        await cancelWhenGracefulShutdown { await buffer.run() }
         try await buffer.close()
     }
 }

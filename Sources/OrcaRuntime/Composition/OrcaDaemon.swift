@@ -145,15 +145,18 @@ public struct OrcaDaemon: Sendable {
             configuration: .init(
                 services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         await onStarted(port)
-        let timer: Task<Void, Never>? = duration.map { duration in
-            Task {
-                do { try await Task.sleep(for: duration) } catch { return }
-                await group.triggerGracefulShutdown()
-            }
-        }
-        defer { timer?.cancel() }
         do {
-            try await group.run()
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                if let duration {
+                    // Ends the run by itself after `duration`; cancelled when the group stops first.
+                    tasks.addTask {
+                        do { try await Task.sleep(for: duration) } catch { return }
+                        await group.triggerGracefulShutdown()
+                    }
+                }
+                try await group.run()
+                tasks.cancelAll()
+            }
         } catch {
             await finish()
             throw error

@@ -83,12 +83,21 @@ struct BackfillCommand: AsyncParsableCommand {
         options.bootstrapLogging(configuration, quietLevel: .warning)
         let logger = Logger(label: "orca.backfill")
         let environment = try await OrcaEnvironment.make(configuration, logger: logger)
-        defer { Task { await environment.shutdown() } }
+        do {
+            try await backfill(environment, logger: logger)
+        } catch {
+            await environment.shutdown()
+            throw error
+        }
+        await environment.shutdown()
+    }
+
+    private func backfill(_ environment: OrcaEnvironment, logger: Logger) async throws {
+        let configuration = environment.configuration
         let now = environment.clock.now()
         let start = from.resolve(now: now)
         let end = to.resolve(now: now)
         guard start < end else {
-            await environment.shutdown()
             throw ValidationError("--from must be before --to (got \(start) → \(end))")
         }
         let sink = try environment.makeBackendSink()
@@ -120,11 +129,9 @@ struct BackfillCommand: AsyncParsableCommand {
             }
         } catch {
             try? await sink.close()
-            await environment.shutdown()
             throw error
         }
         try await sink.close()
-        await environment.shutdown()
         print(summary.table())
         if !summary.isComplete { throw ExitCode(1) }
     }

@@ -1,6 +1,7 @@
 import CandleCore
 import CandleTesting
 import Foundation
+import Synchronization
 import Testing
 
 @testable import Collectors
@@ -106,9 +107,9 @@ struct BackfillProgressTests {
     @Test("the writer throttles: every 5 s when plain, first and final always")
     func writerThrottles() {
         let clock = ManualWallClock(now: Self.t0)
-        let lines = LockedState<[String]>([])
+        let lines = WrittenLines()
         let writer = BackfillProgressWriter(
-            isTerminal: false, width: 80, clock: clock, output: { text in lines.withLock { $0.append(text) } })
+            isTerminal: false, width: 80, clock: clock, output: { text in lines.state.withLock { $0.append(text) } })
         writer.update(Self.progress(finished: 1, bars: 10, rate: nil, chunkRate: nil))
         clock.advance(by: 2)
         writer.update(Self.progress(finished: 2, bars: 20, rate: nil, chunkRate: nil))
@@ -117,7 +118,7 @@ struct BackfillProgressTests {
         clock.advance(by: 1)
         writer.update(Self.progress(finished: 200, bars: 40, rate: nil, chunkRate: nil, isFinished: true))
         writer.write("table\n")
-        let written = lines.withLock { $0 }
+        let written = lines.state.withLock { $0 }
         #expect(written.count == 4)
         #expect(written[0].contains("1/200"))
         #expect(written[1].contains("3/200"))
@@ -154,4 +155,9 @@ struct BackfillProgressTests {
         #expect(!summary.isComplete)
         #expect(summary.written.inserted == 1_900)
     }
+}
+
+/// What a progress writer wrote.
+private final class WrittenLines: Sendable {
+    let state = Mutex<[String]>([])
 }

@@ -1,9 +1,9 @@
 internal import CHiredis
 import Foundation
-internal import NIOConcurrencyHelpers
 internal import NIOCore
 internal import NIOPosix
 internal import NIOSSL
+import Synchronization
 
 /// TLS settings for `rediss://` connections.
 public struct RedisTLSOptions: Sendable, Hashable {
@@ -30,9 +30,9 @@ final class RedisChannelConnection: Sendable {
     private let channel: any Channel
     private let commandTimeout: Duration
     /// The first failure the channel saw (TLS, reset, protocol), so late writers learn the real cause.
-    private let failure: NIOLockedValueBox<RedisError?>
+    private let failure: FirstFailure
 
-    private init(channel: any Channel, commandTimeout: Duration, failure: NIOLockedValueBox<RedisError?>) {
+    private init(channel: any Channel, commandTimeout: Duration, failure: FirstFailure) {
         self.channel = channel
         self.commandTimeout = commandTimeout
         self.failure = failure
@@ -49,7 +49,7 @@ final class RedisChannelConnection: Sendable {
         let secrets = [url.password]
         let sslContext: NIOSSLContext? = try Self.makeSSLContext(for: url, tls: tls)
         let serverName = tls.serverName ?? (Self.isIPAddress(url.host) ? nil : url.host)
-        let failure = NIOLockedValueBox<RedisError?>(nil)
+        let failure = FirstFailure()
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(
                 .nanoseconds(
@@ -131,7 +131,7 @@ final class RedisChannelConnection: Sendable {
         written.futureResult.whenFailure { error in
             // The channel closed before the request reached the handler: report why it closed.
             promise.fail(
-                failure.withLockedValue { $0 } ?? RedisError(.connectionLost, "Redis connection closed: \(error)"))
+                failure.value ?? RedisError(.connectionLost, "Redis connection closed: \(error)"))
         }
         channel.writeAndFlush(
             RESPHandler.Request(bytes: buffer, count: commands.count, promise: promise), promise: written)
@@ -189,12 +189,12 @@ private final class RESPHandler: ChannelDuplexHandler {
     }
 
     private let decoder = RESPReplyDecoder()
-    private let sharedFailure: NIOLockedValueBox<RedisError?>
+    private let sharedFailure: FirstFailure
     private var pending: [Pending] = []
     private var pendingHead = 0
     private var failure: RedisError?
 
-    init(failure: NIOLockedValueBox<RedisError?>) {
+    init(failure: FirstFailure) {
         self.sharedFailure = failure
     }
 
@@ -260,11 +260,24 @@ private final class RESPHandler: ChannelDuplexHandler {
     private func failAll(_ error: RedisError) {
         if failure == nil {
             failure = error
-            sharedFailure.withLockedValue { if $0 == nil { $0 = error } }
+            sharedFailure.record(error)
         }
         let waiting = pending[pendingHead...]
         pending.removeAll()
         pendingHead = 0
         for entry in waiting { entry.promise.fail(failure ?? error) }
+    }
+}
+
+/// The first failure a channel saw, shared by the connection and its handler.
+final class FirstFailure: Sendable {
+    private let state = Mutex<RedisError?>(nil)
+
+    /// The first recorded failure, if any.
+    var value: RedisError? { state.withLock { $0 } }
+
+    /// Records `error` unless a failure was recorded before.
+    func record(_ error: RedisError) {
+        state.withLock { if $0 == nil { $0 = error } }
     }
 }
