@@ -111,7 +111,7 @@ fi
 # orca-run binary as separate processes (end to end, SIGTERM/SIGKILL, health, verify, backfill).
 CPU_SUITES='WireMalformedTests|WireTests|WireRequestTests|CollectorWeekTests|MarketTests|BackfillTests|BackfillPostgresTests'
 CPU_SUITES+='|VerifierTests|RepairTests|VerifierFileTests|VerifierPostgresTests|SchedulePlanTests'
-BINARY_SUITES='DaemonCLITests|EndToEndTests|OperationsCLITests|ScheduleCLITests|CrossProcessRefreshTests'
+BINARY_SUITES='DaemonCLITests|DeviceIDCLITests|EndToEndTests|OperationsCLITests|ScheduleCLITests|CrossProcessRefreshTests'
 run_swift_test --skip "$CPU_SUITES|$BINARY_SUITES"
 run_swift_test --skip-build --filter "$CPU_SUITES"
 run_swift_test --skip-build --filter "$BINARY_SUITES"
@@ -129,5 +129,13 @@ if [[ ${ORCA_SKIP_EXAMPLES:-0} != 1 ]]; then
         fi
     done
     log "Examples passed"
+fi
+
+# DocC catalogs of every library product, with zero warnings (scripts/docs.sh). Skipped when the caller filters the
+# tests or sets ORCA_SKIP_DOCS=1.
+if [[ ${ORCA_SKIP_DOCS:-0} != 1 ]]; then
+    log "Building the documentation (scripts/docs.sh)"
+    bash scripts/docs.sh
+    log "Documentation built without warnings"
 fi
 exit 0

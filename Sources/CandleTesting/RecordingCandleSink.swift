@@ -2,7 +2,7 @@ public import CandleCore
 public import Collectors
 public import Foundation
 
-/// An in-memory ``CandleSink`` for strategy and collector tests: it stores bars with the same semantics as every Orca
+/// An in-memory `CandleSink` for strategy and collector tests: it stores bars with the same semantics as every Orca
 /// sink (upsert, final never downgraded), records every `write` call, and can be told to fail.
 ///
 /// ```swift
@@ -27,7 +27,7 @@ public actor RecordingCandleSink: CandleSink {
     /// Creates an empty sink.
     public init() {}
 
-    /// Makes the next `count` writes throw `error` (default: ``CandleSinkError/Code/unavailable``), as a backend that is
+    /// Makes the next `count` writes throw `error` (default: `CandleSinkError.Code.unavailable`), as a backend that is
     /// down would.
     public func failNextWrites(_ count: Int, with error: CandleSinkError? = nil) {
         let failure =

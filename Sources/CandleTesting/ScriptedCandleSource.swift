@@ -2,7 +2,7 @@ public import CandleCore
 public import Collectors
 public import Foundation
 
-/// A ``CandleSource`` driven by the test: history comes from candles you give it (or from a closure, e.g. a
+/// A `CandleSource` driven by the test: history comes from candles you give it (or from a closure, e.g. a
 /// `SimulatedMarket`), live updates are whatever you ``push(_:)``.
 ///
 /// ```swift
@@ -87,7 +87,7 @@ public actor ScriptedCandleSource: CandleSource {
         return stream
     }
 
-    /// Delivers `candle` as a ``LiveChartEvent/bar(_:)`` to every subscriber of its chart and returns how many
+    /// Delivers `candle` as a `LiveChartEvent.bar(_:)` to every subscriber of its chart and returns how many
     /// subscribers it reached (0 when nobody subscribes to the chart).
     @discardableResult
     public func push(_ candle: Candle) -> Int {
@@ -118,7 +118,7 @@ public actor ScriptedCandleSource: CandleSource {
         historyRequests = []
     }
 
-    /// Ends every subscription with ``CandleSourceError/Code/closed``; later calls throw it.
+    /// Ends every subscription with `CandleSourceError.Code.closed`; later calls throw it.
     public func close() {
         isClosed = true
         for continuation in subscribers.values.flatMap(\.values) {

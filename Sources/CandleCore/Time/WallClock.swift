@@ -95,7 +95,7 @@ public struct ScaledWallClock: WallClock {
     }
 }
 
-/// A clock that only moves when told to. Sleepers wake, in deadline order, when ``advance(by:)`` or ``set(to:)``
+/// A clock that only moves when told to. Sleepers wake, in deadline order, when `advance(by:)` or ``set(to:)``
 /// reaches their deadline. It may also be set backwards (to test clock jumps); sleepers then keep waiting.
 ///
 /// ```swift

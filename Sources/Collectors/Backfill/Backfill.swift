@@ -44,6 +44,9 @@ public actor Backfill {
     /// Creates a backfill; nothing happens until ``run(progress:)``.
     ///
     /// - Parameters:
+    ///   - source: where the bars come from.
+    ///   - sink: where the bars go.
+    ///   - configuration: the configuration.
     ///   - clock: "now" (which chunks lie in the past) and every wait (retries, rate-limit pauses, rates).
     ///   - logger: debug-level events per chunk; disabled by default.
     public init(

@@ -15,11 +15,11 @@ extension Collector {
 
     /// Tuning. Every default is what production should use; see `Docs/collector.md` for the table.
     public struct Configuration: Sendable {
-        /// The series to collect (default ``Series/seedDefaults``: NQ, MNQ, ES, MES × 5, 15, 30, 60 minutes).
+        /// The series to collect (default `Series.seedDefaults`: NQ, MNQ, ES, MES × 5, 15, 30, 60 minutes).
         public var series: [Series]
         /// Live subscriptions or cron polling (default ``Mode/live``).
         public var mode: Mode
-        /// The market's sessions: which bars must exist (default ``TradingCalendar/cmeEquityIndex``).
+        /// The market's sessions: which bars must exist (default `TradingCalendar.cmeEquityIndex`).
         public var tradingCalendar: TradingCalendar
         /// Calendar days between the roll date and expiry, for the front-month rule (default 8, 0…60).
         public var rollDaysBeforeExpiry: Int

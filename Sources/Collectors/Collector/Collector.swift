@@ -7,7 +7,7 @@ import Synchronization
 /// Keeps every series' sink complete: live closed bars within ``Configuration/settleTimeout`` of their end, holes healed
 /// from history.
 ///
-/// - **Contracts.** Every bar belongs to the front-month contract at its start (``ContractCalendar`` with
+/// - **Contracts.** Every bar belongs to the front-month contract at its start (`ContractCalendar` with
 ///   ``Configuration/rollDaysBeforeExpiry``); the collector asks the ``CandleSource`` for `ChartKey(symbol: contract…)`
 ///   and splits history ranges at roll instants. Live, it subscribes to the next contract
 ///   ``Configuration/rollLeadTime`` before the roll and drops the old one as long after it.
@@ -18,7 +18,7 @@ import Synchronization
 ///   sink's final bars are compared with the calendar over ``Configuration/healLookBack``; missing closed bars are fetched
 ///   in contiguous ranges and written, the last ``Configuration/revisionWindowBars`` are fetched again to catch
 ///   revisions, and bars the broker does not have are recorded in the ``ConfirmedEmptyLedger``.
-/// - **Time.** Every wait and "now" comes from the injected ``WallClock``.
+/// - **Time.** Every wait and "now" comes from the injected `WallClock`.
 ///
 /// Run it in a `ServiceGroup`: ``run()`` returns on cancellation or graceful shutdown. The collector does not close the
 /// sink or the source; their owner does.

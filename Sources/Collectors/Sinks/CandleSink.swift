@@ -9,14 +9,14 @@ public import Foundation
 ///   *updated* in place only when a value differs (prices, volumes, tick counts, bid/offer volume, `isFinal`);
 ///   otherwise it is *unchanged*. A final bar is never overwritten by a forming one: such a write leaves the stored bar
 ///   as it is and counts as unchanged. A final bar may be revised by another final bar (a late correction).
-/// - **Whole batches are checked first.** ``write(_:)`` validates every candle (``Candle/validate()`` plus the
+/// - **Whole batches are checked first.** ``write(_:)`` validates every candle (`Candle.validate()` plus the
 ///   backend's storage limits, see ``validate(_:)``) before writing anything; one bad candle rejects the batch with
 ///   ``CandleSinkError/Code/invalidCandle`` and nothing is written.
 /// - **Duplicates inside a batch** collapse to one bar per key, applied in order with the same rule (a later version
 ///   replaces an earlier one unless the earlier one is final and the later one is not). Reports count distinct keys.
 /// - **Retries are safe.** Writing the same batch again changes nothing and reports it unchanged, so a batch whose
 ///   outcome is unknown (the connection broke during `COMMIT`) can simply be written again.
-/// - **Queries** answer per ``Series`` (instrument × timeframe, across contracts): the latest stored bar start, the
+/// - **Queries** answer per `Series` (instrument × timeframe, across contracts): the latest stored bar start, the
 ///   bar starts stored in a half-open range `[from, to)`, and the candles themselves.
 ///
 /// Errors are ``CandleSinkError`` values (or `CancellationError`); their text never contains a password.
@@ -30,7 +30,7 @@ public protocol CandleSink: Sendable {
     ///   stored; writing it again is safe.
     func write(_ candles: [Candle]) async throws -> CandleWriteReport
 
-    /// Checks `candles` the way ``write(_:)`` does before writing — ``Candle/validate()`` and this backend's storage
+    /// Checks `candles` the way ``write(_:)`` does before writing — `Candle.validate()` and this backend's storage
     /// limits (e.g. PostgreSQL's `decimal(12,4)` prices and `varchar(20)` symbols) — without storing anything.
     ///
     /// Buffers call it when they accept a batch, so a batch the backend could never store is refused at once
@@ -64,7 +64,7 @@ extension CandleSink {
     /// The type's name.
     public var storageDescription: String { String(describing: Self.self) }
 
-    /// Checks every candle with ``Candle/validate()``; backends with storage limits provide their own.
+    /// Checks every candle with `Candle.validate()`; backends with storage limits provide their own.
     public func validate(_ candles: [Candle]) throws(CandleSinkError) {
         _ = try CandleBatch(validating: candles)
     }

@@ -3,9 +3,9 @@ public import Foundation
 
 /// One chart a ``CandleSource`` serves: a contract (e.g. `NQZ5`) of an instrument, at one timeframe.
 ///
-/// The collector picks the contract for every bar with CandleCore's front-month rule (``ContractCalendar``), so a
+/// The collector picks the contract for every bar with CandleCore's front-month rule (`ContractCalendar`), so a
 /// chart always names a concrete contract; candles a source returns carry ``symbol`` as their
-/// ``Candle/symbol``.
+/// `Candle.symbol`.
 public struct ChartKey: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The contract symbol as the broker names it, e.g. `NQZ5` (one-digit year, protocol §6).
     public var symbol: String
@@ -37,7 +37,7 @@ public struct ChartKey: Sendable, Hashable, Codable, CustomStringConvertible {
 public enum LiveChartEvent: Sendable, Hashable {
     /// A state of one bar as the source sent it. The forming bar arrives again and again with the same start and
     /// updated values; the collector decides when a bar is closed (a newer bar arrives, or the bar's end plus a settle
-    /// time passes). ``Candle/isFinal`` is `false` unless the source itself knows the bar is closed.
+    /// time passes). `Candle.isFinal` is `false` unless the source itself knows the bar is closed.
     case bar(Candle)
     /// The connection carrying the subscription was lost; updates may be missing until ``resumed``.
     case interrupted(reason: String)
@@ -54,7 +54,7 @@ public protocol CandleSource: Sendable {
     /// The bars of `chart` whose start lies in `range` (`[lowerBound, upperBound)`), ascending by start, one per start.
     ///
     /// Implementations page through the broker's size limits themselves. A bar whose end lies after the source's
-    /// current time is still forming and is returned with ``Candle/isFinal`` `false`; every other bar is final.
+    /// current time is still forming and is returned with `Candle.isFinal` `false`; every other bar is final.
     /// A range with no trades returns an empty array.
     ///
     /// - Throws: ``CandleSourceError`` (or `CancellationError`).

@@ -1,7 +1,7 @@
 import CandleCore
 public import Foundation
 
-/// The result of ``Verifier/verify(_:from:to:now:)``: one ``SeriesVerification`` per series over `[from, to)` as of
+/// The result of `Verifier.verify(_:from:to:now:)`: one ``SeriesVerification`` per series over `[from, to)` as of
 /// `now`, and the exit code `orca-run verify` returns.
 public struct VerificationReport: Sendable, Hashable {
     /// The start of the checked range (inclusive).

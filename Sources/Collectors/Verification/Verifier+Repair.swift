@@ -112,7 +112,7 @@ extension Verifier {
     /// verifies again (same range and `now`).
     ///
     /// Each missing range is split at contract rolls: every part is requested for the contract that is front month
-    /// there (``ContractCalendar/frontMonths(_:from:to:)``), so bars are stored under the symbol the collector would
+    /// there (`ContractCalendar.frontMonths(_:from:to:)`), so bars are stored under the symbol the collector would
     /// have used. Only final bars at missing starts of the same series are written. A history request that fails
     /// with a transient ``CandleSourceError`` is retried per ``Configuration/retry`` on ``clock``; other failures
     /// are recorded and the repair goes on with the next part. Series that could not be verified are not repaired.

@@ -25,7 +25,7 @@ public struct Verifier: Sendable {
 
     /// How the verifier checks and repairs.
     public struct Configuration: Sendable {
-        /// The schedule that says which bars must exist (default ``TradingCalendar/cmeEquityIndex``).
+        /// The schedule that says which bars must exist (default `TradingCalendar.cmeEquityIndex`).
         public var tradingCalendar: TradingCalendar
         /// Series checked or repaired at the same time (default 4; at least 1).
         public var maximumConcurrency: Int
@@ -77,7 +77,7 @@ public struct Verifier: Sendable {
     public let configuration: Configuration
     /// The confirmed-empty lookup, if any.
     public let confirmedEmpty: ConfirmedEmptyLookup?
-    /// The source of "now" (when ``verify(_:from:to:now:)`` is not given one) and of waiting between retries.
+    /// The source of "now" (when `verify(_:from:to:now:)` is not given one) and of waiting between retries.
     public let clock: any WallClock
 
     /// Creates a verifier reading through `reader`.

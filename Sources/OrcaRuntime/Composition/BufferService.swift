@@ -1,7 +1,7 @@
 public import Collectors
 public import ServiceLifecycle
 
-/// Runs a ``BufferedCandleSink``'s drain loop as a `Service`: on graceful shutdown it closes the buffer, which drains
+/// Runs a `BufferedCandleSink`'s drain loop as a `Service`: on graceful shutdown it closes the buffer, which drains
 /// what the backend takes, moves the rest to the spill file and closes the backend — so nothing acknowledged is lost.
 public struct BufferService: Service {
     /// The buffer.

@@ -12,7 +12,7 @@ public import MarketData
 /// (`/health`, `/metrics`) and the metrics poller, in one `ServiceGroup`.
 ///
 /// Build it with ``make(environment:prometheus:logger:)`` (a tested function: `orca-run` only calls it) and
-/// ``run()`` it. SIGTERM and SIGINT shut it down gracefully: the collector stops fetching, the client cancels its
+/// ``run(duration:onStarted:)`` it. SIGTERM and SIGINT shut it down gracefully: the collector stops fetching, the client cancels its
 /// charts and closes the socket, the refresher releases its Redis locks, the buffer drains (or spills) and the sink is
 /// closed.
 public struct OrcaDaemon: Sendable {
@@ -42,7 +42,7 @@ public struct OrcaDaemon: Sendable {
     private let eventPump: EventPump
     private let logger: Logger
 
-    /// Builds every part from `environment`. Nothing runs until ``run()``.
+    /// Builds every part from `environment`. Nothing runs until ``run(duration:onStarted:)``.
     ///
     /// - Throws: ``ConfigurationError``, `CandleSinkError`, `CollectorError` or `CandleSourceError` for a
     ///   configuration the parts refuse.

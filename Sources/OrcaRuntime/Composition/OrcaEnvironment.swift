@@ -39,6 +39,8 @@ public struct OrcaEnvironment: Sendable {
     /// credentials (environment `simulator`).
     ///
     /// - Parameters:
+    ///   - configuration: the configuration.
+    ///   - logger: where events are logged.
     ///   - realNow: the real time now (the embedded simulator's anchor).
     public static func make(
         _ configuration: OrcaConfiguration, realNow: Date = Date(), logger: Logger

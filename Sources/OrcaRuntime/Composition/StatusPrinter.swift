@@ -42,7 +42,12 @@ public struct StatusPrinter: Sendable {
     /// Prints `events` in ``style`` until the stream finishes: a line per event, or the table redrawn in place at most
     /// every `redrawInterval` of `realClock` time (with `marketClock` naming the market time in its header).
     ///
-    /// - Parameter write: where the text goes (default: standard output).
+    /// - Parameters:
+    ///   - marketClock: market time, shown in the table header and in each line.
+    ///   - realClock: real time, for throttling the redraw (default: the system clock).
+    ///   - events: the collector's events (the stream ends the printing).
+    ///   - redrawInterval: the least real time between two redraws of the table, in seconds (default 0.5).
+    ///   - write: where the text goes (default: standard output).
     public func print(
         _ events: AsyncStream<CollectorEvent>, marketClock: any WallClock, realClock: any WallClock = SystemWallClock(),
         redrawInterval: TimeInterval = 0.5,

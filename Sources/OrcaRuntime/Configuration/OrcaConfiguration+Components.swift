@@ -34,7 +34,12 @@ extension OrcaConfiguration {
     /// `orca-run tokens` before 0.3 (`DeviceID.legacyPath(environment:)`) holds one, it is copied over and a notice
     /// is logged (a warning, once: the next start finds the new file), so the id a login already uses is kept.
     ///
-    /// - Parameter environment: the process environment (for the legacy device-id location only).
+    /// - Parameters:
+    ///   - restURL: the Tradovate REST base URL the auth client uses.
+    ///   - logger: where events are logged.
+    ///   - logins: the logins whose tokens are kept fresh.
+    ///   - clock: the wall clock the component waits on and reads "now" from.
+    ///   - environment: the process environment (for the legacy device-id location only).
     public func makeTokenComponents(
         restURL: String, logins: [TradovateCredentials], clock: any WallClock, logger: Logger,
         environment: [String: String] = ProcessInfo.processInfo.environment

@@ -100,7 +100,7 @@ extension OrcaConfiguration {
 
     /// Tradovate endpoints and logins.
     ///
-    /// Logins come from ``credentialsFile`` (JSON or YAML, mode 600, read by ``TokenStore/CredentialsLoader``) or,
+    /// Logins come from ``credentialsFile`` (JSON or YAML, mode 600, read by `TokenStore.CredentialsLoader`) or,
     /// without a file, from the `ORCA_TRADOVATE_*` variables (one login). They are never read from the
     /// configuration file itself, so it can be shared and committed.
     public struct Tradovate: Sendable, Hashable {
@@ -155,7 +155,7 @@ extension OrcaConfiguration {
     /// The Redis token store.
     public struct Redis: Sendable, Hashable {
         /// `redis://` or `rediss://` (TLS); `nil` (default) keeps tokens in memory. A secret: it may hold a password;
-        /// ``TokenStore/RedisURL`` masks it when printed.
+        /// `TokenStore.RedisURL` masks it when printed.
         public var url: RedisURL?
         /// PEM CA file to trust for `rediss://` (default: the system store).
         public var tlsCAFile: String?
@@ -169,7 +169,7 @@ extension OrcaConfiguration {
             self.tlsServerName = tlsServerName
         }
 
-        /// The TLS options ``TokenStore/RedisTokenProvider`` takes.
+        /// The TLS options `TokenStore.RedisTokenProvider` takes.
         public var tlsOptions: RedisTLSOptions { RedisTLSOptions(caFile: tlsCAFile, serverName: tlsServerName) }
     }
 

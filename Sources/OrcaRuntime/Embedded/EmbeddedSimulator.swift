@@ -4,7 +4,7 @@ public import TradovateSimulator
 
 /// The in-process Tradovate simulator `orca-run` starts when no Tradovate credentials are configured.
 ///
-/// Its market runs on a ``ScaledWallClock``: simulated time starts at ``plannedStart(now:speed:calendar:)`` and runs
+/// Its market runs on a `ScaledWallClock`: simulated time starts at ``plannedStart(now:calendar:)`` and runs
 /// `speed` times faster than real time. Everything that judges market time in the same process (the token refresher,
 /// the market-data client, the collector) must use the same ``clock``.
 public struct EmbeddedSimulator: Sendable {

@@ -51,6 +51,8 @@ public actor OrcaHTTPServer: Service {
     /// Creates a server; nothing is bound until ``start()`` or ``run()``.
     ///
     /// - Parameters:
+    ///   - logger: where events are logged.
+    ///   - configuration: the configuration.
     ///   - health: the report behind `GET /health` (`nil`: 404).
     ///   - metrics: the text behind `GET /metrics` (`nil`: 404).
     ///   - group: the event loops (NIO's shared singleton by default).

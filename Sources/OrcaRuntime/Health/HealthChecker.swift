@@ -4,7 +4,7 @@ public import Foundation
 /// Builds a ``HealthReport`` from injected probes, judging freshness against the trading calendar.
 ///
 /// **Freshness.** For each series, the latest bar that *should* be stored is the latest expected bar
-/// (``CandleCore/TradingCalendar/expectedBars(_:_:from:to:)``) that closed at least ``Thresholds/closeGrace`` ago.
+/// (`CandleCore.TradingCalendar.expectedBars(_:_:from:to:)`) that closed at least ``Thresholds/closeGrace`` ago.
 /// Bars missing after the latest stored one are counted; a closed market adds none, so old bars over a weekend or a
 /// holiday are not stale. More than ``Thresholds/maximumMissingBars`` missing (or none stored at all) → `degraded`.
 ///

@@ -69,7 +69,7 @@ public struct BufferObservation: Sendable, Hashable {
 }
 
 extension BufferObservation {
-    /// The earlier shape, which compared candles with a capacity that ``BufferedCandleSink`` counts in bytes.
+    /// The earlier shape, which compared candles with a capacity that `BufferedCandleSink` counts in bytes.
     ///
     /// Kept so that existing callers compile; the spill file's fill is not judged through it (its byte count is
     /// unknown). Use ``init(pendingCandles:spilledCandles:spillBytes:spillCapacityBytes:consecutiveFailures:lastFailure:)``

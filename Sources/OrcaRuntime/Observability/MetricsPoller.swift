@@ -26,6 +26,7 @@ public actor MetricsPoller: Service {
     /// Creates a poller.
     ///
     /// - Parameters:
+    ///   - logger: where events are logged.
     ///   - metrics: where to record.
     ///   - interval: seconds between samples (default 15).
     ///   - clock: the clock the poller waits on.

@@ -62,7 +62,7 @@ public struct OrcaMetrics: Sendable {
 
     /// Label names.
     public enum Label {
-        /// `NQ 5min` (``CandleCore/Series/description``).
+        /// `NQ 5min` (`CandleCore.Series.description`).
         public static let series = "series"
         /// A Tradovate login name (not a secret).
         public static let login = "login"

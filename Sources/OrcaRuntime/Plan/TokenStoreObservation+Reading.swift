@@ -16,7 +16,9 @@ extension TokenStoreObservation {
     /// stored token, then the connection is closed), else ``memory(logins:)``, since in-memory tokens live only in
     /// the daemon. An unreachable or failing Redis gives an observation with ``error`` set rather than throwing.
     ///
-    /// - Parameter clock: decides which stored tokens count as expired (default: the system clock).
+    /// - Parameters:
+    ///   - configuration: the configuration.
+    ///   - clock: decides which stored tokens count as expired (default: the system clock).
     public static func read(
         configuration: OrcaConfiguration, clock: any WallClock = SystemWallClock()
     ) async -> TokenStoreObservation {

@@ -1,4 +1,4 @@
-public import Collectors
+import Collectors
 internal import CLibPQ
 internal import Foundation
 
@@ -34,7 +34,7 @@ public struct PostgresResult: Sendable, Hashable {
 /// A blocking connection to one PostgreSQL server, built on libpq.
 ///
 /// Each call blocks the calling thread until the server answers, so do not use this type directly from async
-/// code running on Swift's cooperative pool: use ``PostgresClient``, which owns a `PostgresConnection` and runs it
+/// code running on Swift's cooperative pool: use `PostgresClient`, which owns a `PostgresConnection` and runs it
 /// on a dedicated queue.
 ///
 /// Server `NOTICE`/`WARNING` messages are discarded rather than printed to standard error.

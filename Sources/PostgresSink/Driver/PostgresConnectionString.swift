@@ -1,4 +1,4 @@
-public import Collectors
+import Collectors
 internal import Foundation
 
 /// Helpers for libpq connection strings — URIs (`postgres://user:pass@host:5432/db?sslmode=require`) and

@@ -1,4 +1,4 @@
-public import Collectors
+import Collectors
 /// An error from the PostgreSQL client: a stable ``Code`` to branch on, a message for logs and, for server
 /// errors, the five-character SQLSTATE.
 ///

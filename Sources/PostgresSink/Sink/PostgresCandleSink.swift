@@ -21,8 +21,8 @@ public import Logging
 /// **Connections.** The sink connects lazily (or at ``prepare()``), with ``Configuration/connectTimeout``. When the
 /// server went away since the last call, the first statement fails with a lost connection; the sink then reconnects
 /// and retries the operation once (safe: a transaction either committed or did not, and upserts are idempotent).
-/// When the server cannot be reached, calls throw ``CandleSinkError/Code/unavailable``; wrap the sink in a
-/// ``BufferedCandleSink`` to ride out outages. Every libpq call runs on the sink's own dispatch queue, never on
+/// When the server cannot be reached, calls throw `CandleSinkError.Code.unavailable`; wrap the sink in a
+/// `BufferedCandleSink` to ride out outages. Every libpq call runs on the sink's own dispatch queue, never on
 /// Swift's cooperative pool. Messages never contain the password.
 public actor PostgresCandleSink: CandleSink {
     /// How bars map to tables.
@@ -120,7 +120,7 @@ public actor PostgresCandleSink: CandleSink {
     }
 
     /// Creates a sink; nothing is connected until ``prepare()`` or the first call.
-    /// - Throws: ``CandleSinkError/Code/invalidConfiguration`` when the schema is not a plain lower-case identifier
+    /// - Throws: `CandleSinkError.Code.invalidConfiguration` when the schema is not a plain lower-case identifier
     ///   or the batch sizes are out of range.
     public init(
         configuration: Configuration,
@@ -181,7 +181,7 @@ public actor PostgresCandleSink: CandleSink {
         }
     }
 
-    /// Checks ``Candle/validate()`` plus what the tables can hold: symbols of at most 20 characters, prices below
+    /// Checks `Candle.validate()` plus what the tables can hold: symbols of at most 20 characters, prices below
     /// 10⁸ with at most four decimals (`decimal(12,4)`), tick counts that fit `integer`.
     public nonisolated func validate(_ candles: [Candle]) throws(CandleSinkError) {
         _ = try CandleBatch(validating: candles, check: Self.checkStorageLimits)
@@ -286,7 +286,7 @@ public actor PostgresCandleSink: CandleSink {
         try checkOpen()
     }
 
-    /// Closes the connection. Later calls throw ``CandleSinkError/Code/closed``.
+    /// Closes the connection. Later calls throw `CandleSinkError.Code.closed`.
     public func close() {
         isClosed = true
         connection = nil
@@ -416,7 +416,7 @@ public actor PostgresCandleSink: CandleSink {
         return opened
     }
 
-    /// Runs `body` with a connection; maps failures to ``CandleSinkError``. When a connection that was already open
+    /// Runs `body` with a connection; maps failures to `CandleSinkError`. When a connection that was already open
     /// turns out to be lost, reconnects and runs `body` once more.
     private func run<Result>(
         series: Series?, failure: CandleSinkError.Code, _ body: (PostgresConnection) throws -> Result

@@ -8,7 +8,7 @@ package import CHiredis
 public enum RedisReply: Sendable, Hashable, CustomStringConvertible {
     /// A simple string such as `OK` or `PONG` (`+OK`).
     case status(String)
-    /// An error reply (`-ERR ...`). ``RedisConnection/command(_:)`` throws top-level error replies as
+    /// An error reply (`-ERR ...`). `RedisConnection.command(_:)` throws top-level error replies as
     /// ``RedisError/Code/serverError``; this case appears inside arrays (for example the result of `EXEC`)
     /// and from the package's RESP decoder.
     case error(String)

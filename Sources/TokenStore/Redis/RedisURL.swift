@@ -18,7 +18,7 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
     public enum Scheme: String, Sendable, Hashable {
         /// Plain TCP.
         case redis
-        /// TLS. Not supported by ``RedisConnection`` yet: connecting throws ``RedisError/Code/tlsUnsupported``.
+        /// TLS. Not supported by `RedisConnection` yet: connecting throws ``RedisError/Code/tlsUnsupported``.
         case rediss
     }
 

@@ -110,6 +110,8 @@ public actor TokenRefresher: Service {
     /// Creates a refresher for `logins`.
     ///
     /// - Parameters:
+    ///   - logger: where events are logged.
+    ///   - configuration: the configuration.
     ///   - logins: the credentials of every login to keep fresh (aliases included).
     ///   - auth: the Tradovate auth client.
     ///   - store: where tokens are shared (Redis in production, memory in one process).

@@ -1,7 +1,7 @@
 public import CandleCore
 import Foundation
 
-/// The simulator's clocks are Orca's ``CandleCore/WallClock``: one protocol for "now" and "sleep until", so the
+/// The simulator's clocks are Orca's `CandleCore.WallClock`: one protocol for "now" and "sleep until", so the
 /// simulator, the token refresher and the collector can share one manual or virtual clock in a test or a demo.
 ///
 /// Everything in the simulator that depends on time reads it through this protocol, never through `Date()` or

@@ -60,9 +60,9 @@ public struct InstrumentProfile: Sendable, Hashable, Codable {
 public struct MarketConfiguration: Sendable {
     /// The roots that exist (default: NQ, MNQ, ES, MES). Contract ids follow this order.
     public var instruments: [Instrument]
-    /// When the market is open (default ``TradingCalendar/cmeEquityIndex``): no bar exists outside it.
+    /// When the market is open (default `TradingCalendar.cmeEquityIndex`): no bar exists outside it.
     public var tradingCalendar: TradingCalendar
-    /// Expiry and roll rules (default ``ContractCalendar/standard``): the front month, what `@NQ` maps to.
+    /// Expiry and roll rules (default `ContractCalendar.standard`): the front month, what `@NQ` maps to.
     public var contractCalendar: ContractCalendar
     /// Per-root profiles, keyed by root (default ``InstrumentProfile/builtIns``; others use
     /// ``InstrumentProfile/fallback(for:)``).

@@ -1,7 +1,7 @@
 /// Closed-form America/New_York offsets (US rules since 2007: daylight time from the second Sunday of March 02:00 to
 /// the first Sunday of November 02:00 local), so the hot path of the market model never touches Foundation's
 /// `TimeZone`. Used only for the intraday volume and volatility profile; the trading calendar itself still comes from
-/// CandleCore's ``TradingCalendar``.
+/// CandleCore's `TradingCalendar`.
 enum NewYorkTime {
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
     static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {

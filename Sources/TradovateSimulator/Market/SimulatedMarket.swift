@@ -23,7 +23,7 @@ public struct SimulatedTrade: Sendable, Hashable {
 /// hash(seed, root, contract, minute); bars of N minutes are the aggregate of their one-minute bars, so a 15-minute bar
 /// always equals the aggregate of its three 5-minute bars; trades inside a minute are derived from its bar (first trade
 /// = open, last = close, high and low touched, sizes summing to the up/down volumes). Bars are keyed by their **start**
-/// on the UTC epoch grid of their timeframe (``Timeframe``).
+/// on the UTC epoch grid of their timeframe (`Timeframe`).
 ///
 /// Symbols: a contract (`NQZ5`, `NQZ25`), a numeric contract id (see ``ContractDirectory``), or a continuous root
 /// (`@NQ`) that maps every session to the front month per ``MarketConfiguration/contractCalendar``.

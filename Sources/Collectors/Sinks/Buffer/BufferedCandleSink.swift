@@ -136,6 +136,9 @@ public actor BufferedCandleSink: CandleSink {
     /// recovered (a torn last record is cut) and drained before anything newer.
     ///
     /// - Parameters:
+    ///   - logger: where events are logged.
+    ///   - backend: the sink every batch is finally written to.
+    ///   - configuration: the configuration.
     ///   - clock: the clock retries wait on (default `ContinuousClock`); tests pass their own.
     ///   - wallTime: the source of wall time for acceptance times and ages (default: the system clock).
     /// - Throws: ``CandleSinkError/Code/invalidConfiguration`` (the spill file cannot be created or opened) or

@@ -111,7 +111,7 @@ package struct SeriesID: Hashable, Sendable {
     }
 }
 
-/// Checks candles with ``Candle/validate()``, remembering which (symbol, root) pairs were already accepted so the
+/// Checks candles with `Candle.validate()`, remembering which (symbol, root) pairs were already accepted so the
 /// contract-symbol parse runs once per symbol rather than once per candle.
 package struct CandleValidator {
     private struct SymbolOfRoot: Hashable {
