@@ -79,7 +79,7 @@ public struct OrcaDaemon: Sendable {
             buffer: HealthProbes.buffer(sink))
         let health = HealthChecker(
             series: settings.series, probes: probes,
-            thresholds: .init(lookback: min(settings.lookback.timeInterval, 86_400)), clock: environment.clock)
+            thresholds: .init(lookback: min(settings.healLookBack.timeInterval, 86_400)), clock: environment.clock)
 
         let http: OrcaHTTPServer? =
             configuration.http.enabled

@@ -41,7 +41,7 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
 
     /// What went wrong.
     public let code: Code
-    /// The configuration key at fault, in dotted form (`collector.lookback`), or `nil` when the problem is not tied
+    /// The configuration key at fault, in dotted form (`collector.healLookBack`), or `nil` when the problem is not tied
     /// to one key (an unreadable configuration file).
     public let key: String?
     /// What is wrong with the value and how to fix it. Never holds a secret.

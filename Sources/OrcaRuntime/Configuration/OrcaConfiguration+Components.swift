@@ -138,10 +138,10 @@ extension OrcaConfiguration.Collector {
     public var collectorConfiguration: Collector.Configuration {
         Collector.Configuration(
             series: series, mode: cron.map { .cron($0, timeZone: TimeZone(identifier: "UTC")!) } ?? .live,
-            rollDaysBeforeExpiry: rollDaysBeforeExpiry, settleTimeout: settle.timeInterval,
-            writeProvisional: provisionalBars, healLookBack: lookback.timeInterval,
-            healInterval: healInterval.timeInterval, revisionWindowBars: refetchLast,
-            checkDerivedTimeframes: derivedTimeframes)
+            rollDaysBeforeExpiry: rollDaysBeforeExpiry, settleTimeout: settleTimeout.timeInterval,
+            writeProvisional: writeProvisional, healLookBack: healLookBack.timeInterval,
+            healInterval: healInterval.timeInterval, revisionWindowBars: revisionWindowBars,
+            checkDerivedTimeframes: checkDerivedTimeframes)
     }
 }
 

@@ -2,7 +2,7 @@ extension OrcaConfiguration {
     /// One configuration key: its dotted name (as written in the YAML file and in overrides), the environment variable
     /// that sets it, and whether its value is a secret.
     public struct Key: Sendable, Hashable, CustomStringConvertible {
-        /// The dotted name, e.g. `collector.lookback`: YAML `collector:` → `lookback:`.
+        /// The dotted name, e.g. `collector.healLookBack`: YAML `collector:` → `healLookBack:`.
         public let name: String
         /// The environment variable, e.g. `ORCA_COLLECTOR_LOOKBACK`.
         public let environmentVariable: String
@@ -12,11 +12,14 @@ extension OrcaConfiguration {
         public let isSecret: Bool
         /// Whether the value is a list (a YAML sequence, or comma-separated in the environment and overrides).
         public let isList: Bool
+        /// For a deprecated key: the key that replaces it (read when that one is unset, with a start-up warning).
+        public let replacement: String?
 
         init(
             _ name: String, _ environmentVariable: String, aliases: [String] = [], secret: Bool = false,
-            list: Bool = false
+            list: Bool = false, replacedBy replacement: String? = nil
         ) {
+            self.replacement = replacement
             self.name = name
             self.environmentVariable = environmentVariable
             self.environmentAliases = aliases
@@ -51,12 +54,12 @@ extension OrcaConfiguration {
         Key("buffer.spillCapacity", "ORCA_BUFFER_SPILL_CAPACITY"),
         Key("collector.instruments", "ORCA_COLLECTOR_INSTRUMENTS", list: true),
         Key("collector.timeframes", "ORCA_COLLECTOR_TIMEFRAMES", list: true),
-        Key("collector.lookback", "ORCA_COLLECTOR_LOOKBACK"),
-        Key("collector.settle", "ORCA_COLLECTOR_SETTLE"),
-        Key("collector.refetchLast", "ORCA_COLLECTOR_REFETCH_LAST"),
+        Key("collector.healLookBack", "ORCA_COLLECTOR_HEAL_LOOK_BACK"),
+        Key("collector.settleTimeout", "ORCA_COLLECTOR_SETTLE_TIMEOUT"),
+        Key("collector.revisionWindowBars", "ORCA_COLLECTOR_REVISION_WINDOW_BARS"),
         Key("collector.healInterval", "ORCA_COLLECTOR_HEAL_INTERVAL"),
-        Key("collector.derivedTimeframes", "ORCA_COLLECTOR_DERIVED_TIMEFRAMES"),
-        Key("collector.provisionalBars", "ORCA_COLLECTOR_PROVISIONAL_BARS"),
+        Key("collector.checkDerivedTimeframes", "ORCA_COLLECTOR_CHECK_DERIVED_TIMEFRAMES"),
+        Key("collector.writeProvisional", "ORCA_COLLECTOR_WRITE_PROVISIONAL"),
         Key("collector.cron", "ORCA_COLLECTOR_CRON"),
         Key("collector.rollDaysBeforeExpiry", "ORCA_COLLECTOR_ROLL_DAYS_BEFORE_EXPIRY"),
         Key("stateDirectory", "ORCA_STATE_DIRECTORY"),
@@ -72,10 +75,23 @@ extension OrcaConfiguration {
         Key("simulator.port", "ORCA_SIMULATOR_PORT"),
     ]
 
-    /// The key named `name`, or `nil`.
+    /// Keys renamed to equal the property they set, still read under their old names and variables (the new name
+    /// wins when both are set); loading adds a deprecation line to ``OrcaConfiguration/notices`` when one is used.
+    public static let deprecatedKeys: [Key] = [
+        Key("collector.lookback", "ORCA_COLLECTOR_LOOKBACK", replacedBy: "collector.healLookBack"),
+        Key("collector.settle", "ORCA_COLLECTOR_SETTLE", replacedBy: "collector.settleTimeout"),
+        Key("collector.refetchLast", "ORCA_COLLECTOR_REFETCH_LAST", replacedBy: "collector.revisionWindowBars"),
+        Key(
+            "collector.derivedTimeframes", "ORCA_COLLECTOR_DERIVED_TIMEFRAMES",
+            replacedBy: "collector.checkDerivedTimeframes"),
+        Key("collector.provisionalBars", "ORCA_COLLECTOR_PROVISIONAL_BARS", replacedBy: "collector.writeProvisional"),
+    ]
+
+    /// The key named `name` (current or deprecated), or `nil`.
     public static func key(named name: String) -> Key? { keysByName[name] }
 
-    static let keysByName: [String: Key] = Dictionary(uniqueKeysWithValues: keys.map { ($0.name, $0) })
+    static let keysByName: [String: Key] = Dictionary(
+        uniqueKeysWithValues: (keys + deprecatedKeys).map { ($0.name, $0) })
 
     /// Environment variables whose values are secrets (redacted by the environment provider): the secret keys'
     /// variables and the `ORCA_TRADOVATE_PASSWORD` / `ORCA_TRADOVATE_SEC` login variables.
@@ -135,14 +151,21 @@ extension OrcaConfiguration {
     public static func unknownEnvironmentVariables(
         in environment: [String: String]
     ) -> [(name: String, suggestion: String?)] {
-        let known = Set(keys.flatMap { [$0.environmentVariable] + $0.environmentAliases } + loginEnvironmentVariables)
+        let known = Set(
+            (keys + deprecatedKeys).flatMap { [$0.environmentVariable] + $0.environmentAliases }
+                + loginEnvironmentVariables)
+        // A deprecated variable is known (it still works), but a typo is pointed at the current name.
+        let current: [String: String] = Dictionary(
+            uniqueKeysWithValues: deprecatedKeys.compactMap { old in
+                old.replacement.flatMap { key(named: $0) }.map { (old.environmentVariable, $0.environmentVariable) }
+            })
         return environment.keys.sorted()
             .filter { $0.hasPrefix("ORCA_") && !$0.hasPrefix("ORCA_TEST_") && !known.contains($0) }
             .map { name in
                 let closest = known.map { ($0, editDistance(name, $0)) }.min {
                     $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0)
                 }
-                return (name, closest.flatMap { $0.1 <= 3 ? $0.0 : nil })
+                return (name, closest.flatMap { $0.1 <= 3 ? current[$0.0] ?? $0.0 : nil })
             }
     }
 }

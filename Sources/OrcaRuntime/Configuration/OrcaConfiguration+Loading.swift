@@ -6,7 +6,7 @@ internal import TokenStore
 extension OrcaConfiguration {
     /// Loads and validates the configuration.
     ///
-    /// Precedence, highest first: `overrides` (dotted keys, e.g. `["collector.lookback": "2d"]`, what `orca-run`'s
+    /// Precedence, highest first: `overrides` (dotted keys, e.g. `["collector.healLookBack": "2d"]`, what `orca-run`'s
     /// flags set) > `ORCA_*` environment variables > the compatibility variables `DATABASE_URL`, `REDIS_URL`,
     /// `ORCA_TRADOVATE_URL`, `ORCA_CREDENTIALS_FILE` > the YAML `file` > the defaults. Empty variables count as
     /// unset. Logins come from the credentials file (`tradovate.credentialsFile`) or, without one, from the
@@ -49,10 +49,26 @@ private struct Loader {
         return key
     }
 
-    /// The parser for `name`'s value, or `nil` when unset.
+    /// Deprecation lines collected while reading (a reference, so the non-mutating readers can add to it).
+    private let notices = Notices()
+
+    private final class Notices {
+        var lines: [String] = []
+    }
+
+    /// The parser for `name`'s value, or `nil` when unset. When unset, a deprecated key that `name` replaces is read
+    /// instead (under its old name in the file and overrides, or its old variable), with a deprecation notice.
     private func value(_ name: String) throws(ConfigurationError) -> ConfigurationParser? {
         let key = key(name)
-        return try sources.scalar(key).map { ConfigurationParser(key, $0) }
+        let current = try sources.scalar(key)
+        for old in OrcaConfiguration.deprecatedKeys where old.replacement == name {
+            guard let raw = try sources.scalar(old) else { continue }
+            notices.lines.append(
+                "\(old.name) (\(raw.source.phrase)) is deprecated: use \(name) (\(key.environmentVariable))"
+                    + (current == nil ? "" : "; \(name) is also set and wins"))
+            if current == nil { return ConfigurationParser(key, raw) }
+        }
+        return current.map { ConfigurationParser(key, $0) }
     }
 
     mutating func load(environment: [String: String]) throws(ConfigurationError) -> OrcaConfiguration {
@@ -68,6 +84,12 @@ private struct Loader {
         configuration.simulator = try loadSimulator()
         configuration.tradovate = try loadTradovate(
             environment: environment, stateDirectory: configuration.stateDirectory)
+        for (name, suggestion) in OrcaConfiguration.unknownEnvironmentVariables(in: environment) {
+            notices.lines.append(
+                "\(name) is not a variable Orca reads; it is ignored"
+                    + (suggestion.map { " (did you mean \($0)?)" } ?? " (see Docs/configuration.md)"))
+        }
+        configuration.notices = notices.lines
         return configuration
     }
 
@@ -340,15 +362,19 @@ private struct Loader {
             }
             collector.timeframes = seen.sorted()
         }
-        if let lookback = try value("collector.lookback") { collector.lookback = try lookback.duration() }
-        if let settle = try value("collector.settle") { collector.settle = try settle.duration(allowZero: true) }
-        if let refetch = try value("collector.refetchLast") {
-            collector.refetchLast = try refetch.integer(in: 0...1_000, what: "a number of bars")
+        if let lookBack = try value("collector.healLookBack") { collector.healLookBack = try lookBack.duration() }
+        if let settle = try value("collector.settleTimeout") {
+            collector.settleTimeout = try settle.duration(allowZero: true)
+        }
+        if let window = try value("collector.revisionWindowBars") {
+            collector.revisionWindowBars = try window.integer(in: 0...1_000, what: "a number of bars")
         }
         if let heal = try value("collector.healInterval") { collector.healInterval = try heal.duration() }
-        if let derived = try value("collector.derivedTimeframes") { collector.derivedTimeframes = try derived.bool() }
-        if let provisional = try value("collector.provisionalBars") {
-            collector.provisionalBars = try provisional.bool()
+        if let derived = try value("collector.checkDerivedTimeframes") {
+            collector.checkDerivedTimeframes = try derived.bool()
+        }
+        if let provisional = try value("collector.writeProvisional") {
+            collector.writeProvisional = try provisional.bool()
         }
         if let cron = try value("collector.cron") {
             do {

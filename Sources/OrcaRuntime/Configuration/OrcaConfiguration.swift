@@ -13,6 +13,10 @@ import PostgresSink
 ///
 /// `description` is ``redactedDescription``: it never shows a password, API secret, token or URL password.
 public struct OrcaConfiguration: Sendable, Hashable, CustomStringConvertible {
+    /// Start-up notices from loading, to log as warnings: deprecated keys or variables in use, with their
+    /// replacement. Empty for a configuration built in code.
+    public var notices: [String] = []
+
     /// Tradovate: environment, endpoints and logins.
     public var tradovate: Tradovate
     /// Redis, the token store; no URL means an in-memory token store.
@@ -256,17 +260,18 @@ extension OrcaConfiguration {
         /// The bar timeframes (default 5, 15, 30, 60 minutes).
         public var timeframes: [Timeframe]
         /// How far back the first run (and a run after a long outage) fetches (default 3 days).
-        public var lookback: Duration
+        public var healLookBack: Duration
         /// How long after a bar's end the collector waits for it to be final (default 5 s).
-        public var settle: Duration
+        public var settleTimeout: Duration
         /// How many of the latest bars are fetched again after each close, to catch late corrections (default 3).
-        public var refetchLast: Int
+        public var revisionWindowBars: Int
         /// How often the gap ledger is checked and holes refetched (default 15 min).
         public var healInterval: Duration
-        /// Build longer timeframes from shorter ones instead of asking the server (default `false`).
-        public var derivedTimeframes: Bool
+        /// Build 15/30/60-minute bars from the stored 5-minute bars and compare them with the broker's; mismatches
+        /// are logged and counted, never written (default `false`).
+        public var checkDerivedTimeframes: Bool
         /// Also store forming (not final) bars (default `false`).
-        public var provisionalBars: Bool
+        public var writeProvisional: Bool
         /// A cron schedule for collection instead of every bar close (default `nil`: every bar close).
         public var cron: CronSchedule?
         /// Days before expiry the front month rolls to the next contract (default 8).
@@ -275,18 +280,19 @@ extension OrcaConfiguration {
         /// Creates the collector section; see the properties for the defaults.
         public init(
             instruments: [Instrument] = Instrument.builtIns, timeframes: [Timeframe] = Timeframe.seedDefaults,
-            lookback: Duration = .seconds(3 * 86_400), settle: Duration = .seconds(5), refetchLast: Int = 3,
-            healInterval: Duration = .seconds(15 * 60), derivedTimeframes: Bool = false, provisionalBars: Bool = false,
-            cron: CronSchedule? = nil, rollDaysBeforeExpiry: Int = 8
+            healLookBack: Duration = .seconds(3 * 86_400), settleTimeout: Duration = .seconds(5),
+            revisionWindowBars: Int = 3, healInterval: Duration = .seconds(15 * 60),
+            checkDerivedTimeframes: Bool = false, writeProvisional: Bool = false, cron: CronSchedule? = nil,
+            rollDaysBeforeExpiry: Int = 8
         ) {
             self.instruments = instruments
             self.timeframes = timeframes
-            self.lookback = lookback
-            self.settle = settle
-            self.refetchLast = refetchLast
+            self.healLookBack = healLookBack
+            self.settleTimeout = settleTimeout
+            self.revisionWindowBars = revisionWindowBars
             self.healInterval = healInterval
-            self.derivedTimeframes = derivedTimeframes
-            self.provisionalBars = provisionalBars
+            self.checkDerivedTimeframes = checkDerivedTimeframes
+            self.writeProvisional = writeProvisional
             self.cron = cron
             self.rollDaysBeforeExpiry = rollDaysBeforeExpiry
         }

@@ -72,6 +72,8 @@ struct ConfigOptions: ParsableArguments {
         _ = OrcaLogging.bootstrap(
             format: OrcaLogging.FormatChoice(parsing: configuration.log.format.rawValue) ?? .auto,
             level: level == .info ? quietLevel ?? level : level)
+        let logger = Logger(label: "orca.configuration")
+        for notice in configuration.notices { logger.warning("\(notice)") }
     }
 
     /// Loads and validates the configuration, adding `extra` overrides (a command's own flags).

@@ -43,7 +43,7 @@ struct DeviceIDCLITests {
         collector:
           instruments: [NQ]
           timeframes: [5]
-          lookback: 1h
+          healLookBack: 1h
         http:
           enabled: false
         """.write(to: config, atomically: true, encoding: .utf8)

@@ -23,7 +23,7 @@ struct OperationsCLITests {
             "DATABASE_URL": databaseURL!, "ORCA_DATABASE_SCHEMA": schema, "REDIS_URL": redisTLSURL!,
             "ORCA_REDIS_TLS_CA_FILE": redisCAFile!, "ORCA_SIMULATOR_START": start, "ORCA_SIMULATOR_ANCHOR": anchor,
             "ORCA_COLLECTOR_INSTRUMENTS": "NQ,ES", "ORCA_COLLECTOR_TIMEFRAMES": "5,60", "ORCA_LOG_LEVEL": "error",
-            "ORCA_COLLECTOR_LOOKBACK": "2d",
+            "ORCA_COLLECTOR_HEAL_LOOK_BACK": "2d",
         ]
     }
 

@@ -27,12 +27,12 @@ struct ConfigurationLoadingTests {
         #expect(configuration.collector.instruments.map(\.root) == ["NQ", "MNQ", "ES", "MES"])
         #expect(configuration.collector.timeframes.map(\.minutes) == [5, 15, 30, 60])
         #expect(configuration.collector.series.count == 16)
-        #expect(configuration.collector.lookback == .seconds(3 * 86_400))
-        #expect(configuration.collector.settle == .seconds(5))
-        #expect(configuration.collector.refetchLast == 3)
+        #expect(configuration.collector.healLookBack == .seconds(3 * 86_400))
+        #expect(configuration.collector.settleTimeout == .seconds(5))
+        #expect(configuration.collector.revisionWindowBars == 3)
         #expect(configuration.collector.healInterval == .seconds(900))
-        #expect(!configuration.collector.derivedTimeframes)
-        #expect(!configuration.collector.provisionalBars)
+        #expect(!configuration.collector.checkDerivedTimeframes)
+        #expect(!configuration.collector.writeProvisional)
         #expect(configuration.collector.cron == nil)
         #expect(configuration.collector.rollDaysBeforeExpiry == 8)
         #expect(configuration.stateDirectory == "./orca-data/.state")
@@ -110,21 +110,21 @@ struct ConfigurationLoadingTests {
         PrecedenceCase("collector.timeframes", "5", "1h,15", "30min", expected: ("5min", "15min 1hour", "30min")) {
             $0.collector.timeframes.map(\.label).joined(separator: " ")
         },
-        PrecedenceCase("collector.lookback", "90s", "5m", "3d", expected: ("90", "300", "259200")) {
-            String($0.collector.lookback.components.seconds)
+        PrecedenceCase("collector.healLookBack", "90s", "5m", "3d", expected: ("90", "300", "259200")) {
+            String($0.collector.healLookBack.components.seconds)
         },
-        PrecedenceCase("collector.settle", "1", "2s", "0", expected: ("1", "2", "0")) {
-            String($0.collector.settle.components.seconds)
+        PrecedenceCase("collector.settleTimeout", "1", "2s", "0", expected: ("1", "2", "0")) {
+            String($0.collector.settleTimeout.components.seconds)
         },
-        PrecedenceCase("collector.refetchLast", "1", "2", "0") { String($0.collector.refetchLast) },
+        PrecedenceCase("collector.revisionWindowBars", "1", "2", "0") { String($0.collector.revisionWindowBars) },
         PrecedenceCase("collector.healInterval", "1h", "2h", "1h30m", expected: ("3600", "7200", "5400")) {
             String($0.collector.healInterval.components.seconds)
         },
-        PrecedenceCase("collector.derivedTimeframes", "true", "false", "yes", expected: ("true", "false", "true")) {
-            String($0.collector.derivedTimeframes)
+        PrecedenceCase("collector.checkDerivedTimeframes", "true", "false", "yes", expected: ("true", "false", "true")) {
+            String($0.collector.checkDerivedTimeframes)
         },
-        PrecedenceCase("collector.provisionalBars", "true", "off", "on", expected: ("true", "false", "true")) {
-            String($0.collector.provisionalBars)
+        PrecedenceCase("collector.writeProvisional", "true", "off", "on", expected: ("true", "false", "true")) {
+            String($0.collector.writeProvisional)
         },
         PrecedenceCase("collector.cron", "*/5 * * * *", "0 * * * *", "*/15 * * * *") {
             $0.collector.cron?.expression ?? "-"
@@ -206,7 +206,7 @@ struct ConfigurationLoadingTests {
         let variables = OrcaConfiguration.keys.map(\.environmentVariable)
         #expect(Set(variables).count == variables.count)
         #expect(variables.allSatisfy { $0.hasPrefix("ORCA_") && $0 == $0.uppercased() })
-        #expect(OrcaConfiguration.key(named: "collector.lookback")?.environmentVariable == "ORCA_COLLECTOR_LOOKBACK")
+        #expect(OrcaConfiguration.key(named: "collector.healLookBack")?.environmentVariable == "ORCA_COLLECTOR_HEAL_LOOK_BACK")
         #expect(
             OrcaConfiguration.key(named: "collector.rollDaysBeforeExpiry")?.environmentVariable
                 == "ORCA_COLLECTOR_ROLL_DAYS_BEFORE_EXPIRY")

@@ -31,25 +31,25 @@ struct ConfigurationValidationTests {
         Case(["ORCA_COLLECTOR_TIMEFRAMES": "5,7x"], .invalidValue, "collector.timeframes", "bad timeframe '7x'"),
         Case(["ORCA_COLLECTOR_TIMEFRAMES": "2000"], .invalidValue, "collector.timeframes", "bad timeframe '2000'"),
         Case(
-            ["ORCA_COLLECTOR_LOOKBACK": "0"], .outOfRange, "collector.lookback",
-            "'0' must be greater than zero; use e.g. 90s or 5m (set by ORCA_COLLECTOR_LOOKBACK)"),
+            ["ORCA_COLLECTOR_HEAL_LOOK_BACK": "0"], .outOfRange, "collector.healLookBack",
+            "'0' must be greater than zero; use e.g. 90s or 5m (set by ORCA_COLLECTOR_HEAL_LOOK_BACK)"),
         Case(
             ["ORCA_COLLECTOR_HEAL_INTERVAL": "-5m"], .outOfRange, "collector.healInterval",
             "'-5m' must be greater than zero"),
-        Case(["ORCA_COLLECTOR_SETTLE": "-1"], .outOfRange, "collector.settle", "'-1' must be zero or more"),
+        Case(["ORCA_COLLECTOR_SETTLE_TIMEOUT": "-1"], .outOfRange, "collector.settleTimeout", "'-1' must be zero or more"),
         Case(
-            ["ORCA_COLLECTOR_LOOKBACK": "3 fortnights"], .invalidValue, "collector.lookback",
+            ["ORCA_COLLECTOR_HEAL_LOOK_BACK": "3 fortnights"], .invalidValue, "collector.healLookBack",
             "'3 fortnights' is not a duration; write it like 90s, 5m, 1h30m, 3d or a number of seconds"),
-        Case(["ORCA_COLLECTOR_REFETCH_LAST": "many"], .invalidValue, "collector.refetchLast", "'many' is not a number"),
+        Case(["ORCA_COLLECTOR_REVISION_WINDOW_BARS": "many"], .invalidValue, "collector.revisionWindowBars", "'many' is not a number"),
         Case(
-            ["ORCA_COLLECTOR_REFETCH_LAST": "-1"], .outOfRange, "collector.refetchLast",
+            ["ORCA_COLLECTOR_REVISION_WINDOW_BARS": "-1"], .outOfRange, "collector.revisionWindowBars",
             "-1 is out of range; use 0...1000"),
         Case(["ORCA_COLLECTOR_CRON": "*/5 * *"], .invalidValue, "collector.cron", "bad cron expression"),
         Case(
             ["ORCA_COLLECTOR_ROLL_DAYS_BEFORE_EXPIRY": "90"], .outOfRange, "collector.rollDaysBeforeExpiry",
             "90 is out of range; use 0...60"),
         Case(
-            ["ORCA_COLLECTOR_PROVISIONAL_BARS": "maybe"], .invalidValue, "collector.provisionalBars",
+            ["ORCA_COLLECTOR_WRITE_PROVISIONAL": "maybe"], .invalidValue, "collector.writeProvisional",
             "use true or false"),
         Case(
             ["ORCA_HTTP_PORT": "70000"], .outOfRange, "http.port",
@@ -150,7 +150,7 @@ struct ConfigurationValidationTests {
         let error = try #require(await loadError(file: typo))
         #expect(error.code == .unknownKey)
         #expect(error.key == "collector.lookbak")
-        #expect(error.message == "unknown key in \(typo); did you mean 'collector.lookback'?")
+        #expect(error.message == "unknown key in \(typo); did you mean 'collector.healLookBack'?")
 
         let section = try scratch.write("b.yaml", "colector:\n  instruments: [NQ]\n", mode: 0o644)
         let sectionError = try #require(await loadError(file: section))
@@ -285,11 +285,11 @@ struct ConfigurationValidationTests {
             ("1.5", 1), ("1d12h", 129_600),
         ]
         for (text, seconds) in cases {
-            let configuration = try await OrcaConfiguration.load(environment: ["ORCA_COLLECTOR_LOOKBACK": text])
-            #expect(configuration.collector.lookback.components.seconds == seconds, "\(text)")
+            let configuration = try await OrcaConfiguration.load(environment: ["ORCA_COLLECTOR_HEAL_LOOK_BACK": text])
+            #expect(configuration.collector.healLookBack.components.seconds == seconds, "\(text)")
         }
-        let half = try await OrcaConfiguration.load(environment: ["ORCA_COLLECTOR_SETTLE": "250ms"])
-        #expect(half.collector.settle == .milliseconds(250))
+        let half = try await OrcaConfiguration.load(environment: ["ORCA_COLLECTOR_SETTLE_TIMEOUT": "250ms"])
+        #expect(half.collector.settleTimeout == .milliseconds(250))
         for (text, bytes) in [("1GiB", 1 << 30), ("100MB", 100_000_000), ("64KiB", 65_536), ("1_000", 1_000)] {
             let configuration = try await OrcaConfiguration.load(environment: ["ORCA_BUFFER_SPILL_CAPACITY": text])
             #expect(configuration.buffer.spillCapacity == bytes, "\(text)")
@@ -301,12 +301,12 @@ struct ConfigurationValidationTests {
 struct ConfigurationEnvironmentWarningTests {
     @Test func unknownVariables() {
         let unknown = OrcaConfiguration.unknownEnvironmentVariables(in: [
-            "ORCA_COLECTOR_LOOKBACK": "2d", "ORCA_COLLECTOR_LOOKBACK": "3d", "ORCA_TRADOVATE_PASSWORD": "x",
+            "ORCA_COLECTOR_LOOKBACK": "2d", "ORCA_COLLECTOR_HEAL_LOOK_BACK": "3d", "ORCA_TRADOVATE_PASSWORD": "x",
             "ORCA_TEST_DATABASE_URL": "postgres://h/db", "ORCA_SOMETHING_ELSE_ENTIRELY": "1", "PATH": "/bin",
             "ORCA_CREDENTIALS_FILE": "/c", "REDIS_URL": "redis://h",
         ])
         #expect(unknown.map(\.name) == ["ORCA_COLECTOR_LOOKBACK", "ORCA_SOMETHING_ELSE_ENTIRELY"])
-        #expect(unknown.first?.suggestion == "ORCA_COLLECTOR_LOOKBACK")
+        #expect(unknown.first?.suggestion == "ORCA_COLLECTOR_HEAL_LOOK_BACK")
         #expect(unknown.last?.suggestion == nil)
     }
 }
