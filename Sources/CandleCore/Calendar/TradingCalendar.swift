@@ -211,20 +211,9 @@ public struct TradingCalendar: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A holiday table or day that cannot be used.
-public struct TradingCalendarError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct TradingCalendarError: CodedError, Sendable, Hashable {
     /// What went wrong, as a stable code.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Value: String, Sendable, Hashable { case invalidDay, duplicateHoliday, invalidHoliday }
-        private let value: Value
-        private init(_ value: Value) { self.value = value }
-        /// Text that is not a `YYYY-MM-DD` date.
-        public static let invalidDay = Code(.invalidDay)
-        /// The same day appears twice in a holiday table.
-        public static let duplicateHoliday = Code(.duplicateHoliday)
-        /// An early close outside 00:00–17:00.
-        public static let invalidHoliday = Code(.invalidHoliday)
-        public var description: String { value.rawValue }
-    }
+    public typealias Code = StableCode<TradingCalendarError>
 
     /// The error's code.
     public let code: Code
@@ -235,6 +224,13 @@ public struct TradingCalendarError: Error, Sendable, Hashable, CustomStringConve
         self.code = code
         self.message = message
     }
+}
 
-    public var description: String { message }
+extension TradingCalendarError.Code {
+    /// Text that is not a `YYYY-MM-DD` date.
+    public static var invalidDay: Self { Self("invalidDay") }
+    /// The same day appears twice in a holiday table.
+    public static var duplicateHoliday: Self { Self("duplicateHoliday") }
+    /// An early close outside 00:00–17:00.
+    public static var invalidHoliday: Self { Self("invalidHoliday") }
 }

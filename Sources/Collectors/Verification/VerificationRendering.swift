@@ -41,18 +41,7 @@ extension VerificationReport {
 
         let limit = max(0, maximumRanges)
         func section(_ title: String, _ items: (SeriesVerification) -> [String]) {
-            let entries = series.compactMap { result -> (Series, [String])? in
-                let texts = items(result)
-                return texts.isEmpty ? nil : (result.series, texts)
-            }
-            guard !entries.isEmpty else { return }
-            lines.append("")
-            lines.append(title)
-            for (series, texts) in entries {
-                lines.append("  \(series):")
-                for text in texts.prefix(limit) { lines.append("    \(text)") }
-                if texts.count > limit { lines.append("    … and \(texts.count - limit) more") }
-            }
+            lines += TextTable.section(title, series.map { ($0.series, items($0)) }, limit: limit)
         }
         section("Missing ranges:") { $0.missingRanges.map(\.description) }
         section("Duplicates (more than one row at one bar start):") { $0.duplicates.map(\.description) }
@@ -92,31 +81,12 @@ extension RepairReport {
         }
         lines.append(contentsOf: TextTable.render(header: header, rows: rows))
         let limit = max(0, maximumRanges)
-        let missing = series.filter { !$0.stillMissing.isEmpty }
-        if !missing.isEmpty {
-            lines.append("")
-            lines.append(
-                hasFailures
-                    ? "Still missing (the broker returned no bars, or a request below failed):"
-                    : "Still missing (the broker returned no bars):")
-            for repair in missing {
-                lines.append("  \(repair.series):")
-                for range in repair.stillMissing.prefix(limit) { lines.append("    \(range)") }
-                if repair.stillMissing.count > limit {
-                    lines.append("    … and \(repair.stillMissing.count - limit) more")
-                }
-            }
-        }
-        let failed = series.filter { !$0.failures.isEmpty }
-        if !failed.isEmpty {
-            lines.append("")
-            lines.append("Failures:")
-            for repair in failed {
-                lines.append("  \(repair.series):")
-                for failure in repair.failures.prefix(limit) { lines.append("    \(failure)") }
-                if repair.failures.count > limit { lines.append("    … and \(repair.failures.count - limit) more") }
-            }
-        }
+        lines += TextTable.section(
+            hasFailures
+                ? "Still missing (the broker returned no bars, or a request below failed):"
+                : "Still missing (the broker returned no bars):",
+            series.map { ($0.series, $0.stillMissing.map { "\($0)" }) }, limit: limit)
+        lines += TextTable.section("Failures:", series.map { ($0.series, $0.failures.map { "\($0)" }) }, limit: limit)
         lines.append("")
         lines.append("After repair:")
         return lines.joined(separator: "\n") + "\n" + after.renderTable(maximumRanges: maximumRanges)
@@ -143,6 +113,20 @@ enum TextTable {
             .trimmingSuffixSpaces()
         }
     }
+
+    /// A blank line and `title`, then each series that has items with its items indented below it (at most `limit`
+    /// per series, then "… and M more"); nothing when no series has items.
+    static func section(_ title: String, _ entries: [(series: Series, items: [String])], limit: Int) -> [String] {
+        let entries = entries.filter { !$0.items.isEmpty }
+        guard !entries.isEmpty else { return [] }
+        var lines = ["", title]
+        for (series, items) in entries {
+            lines.append("  \(series):")
+            lines += items.prefix(limit).map { "    \($0)" }
+            if items.count > limit { lines.append("    … and \(items.count - limit) more") }
+        }
+        return lines
+    }
 }
 
 extension String {
@@ -162,6 +146,22 @@ enum VerificationJSON {
         // Plain structs of strings, numbers, booleans and dates: encoding cannot fail.
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    /// An optional that is written as `null` when absent (synthesized `Encodable` leaves absent optionals out), so
+    /// every field of the stable JSON shapes is always present.
+    @propertyWrapper
+    struct NullWhenAbsent<Value: Encodable>: Encodable {
+        var wrappedValue: Value?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            if let wrappedValue {
+                try container.encode(wrappedValue)
+            } else {
+                try container.encodeNil()
+            }
+        }
     }
 
     struct Range: Encodable {
@@ -211,7 +211,7 @@ enum VerificationJSON {
         let duplicateBars: [Duplicate]
         let nonFinalStarts: [Date]
         let unexpectedStarts: [Date]
-        let error: Failure?
+        @NullWhenAbsent var error: Failure?
 
         init(_ result: SeriesVerification) {
             series = result.series.description
@@ -232,29 +232,6 @@ enum VerificationJSON {
             nonFinalStarts = result.nonFinal
             unexpectedStarts = result.unexpected
             error = result.failure.map(Failure.init)
-        }
-
-        // Encode `error` as null when absent, so every field is always present.
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(series, forKey: .series)
-            try container.encode(root, forKey: .root)
-            try container.encode(timeframe, forKey: .timeframe)
-            try container.encode(verified, forKey: .verified)
-            try container.encode(complete, forKey: .complete)
-            try container.encode(expected, forKey: .expected)
-            try container.encode(stored, forKey: .stored)
-            try container.encode(missing, forKey: .missing)
-            try container.encode(duplicates, forKey: .duplicates)
-            try container.encode(nonFinal, forKey: .nonFinal)
-            try container.encode(unexpected, forKey: .unexpected)
-            try container.encode(confirmedEmpty, forKey: .confirmedEmpty)
-            try container.encode(notDue, forKey: .notDue)
-            try container.encode(missingRanges, forKey: .missingRanges)
-            try container.encode(duplicateBars, forKey: .duplicateBars)
-            try container.encode(nonFinalStarts, forKey: .nonFinalStarts)
-            try container.encode(unexpectedStarts, forKey: .unexpectedStarts)
-            try container.encode(error, forKey: .error)
         }
 
         enum CodingKeys: String, CodingKey {
@@ -327,9 +304,9 @@ enum VerificationJSON {
     }
 
     struct RepairFailureJSON: Encodable {
-        let symbol: String?
-        let from: Date?
-        let to: Date?
+        @NullWhenAbsent var symbol: String?
+        @NullWhenAbsent var from: Date?
+        @NullWhenAbsent var to: Date?
         let attempts: Int
         let code: String
         let message: String
@@ -341,16 +318,6 @@ enum VerificationJSON {
             attempts = failure.attempts
             code = failure.error.code.description
             message = failure.error.message
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(symbol, forKey: .symbol)
-            try container.encode(from, forKey: .from)
-            try container.encode(to, forKey: .to)
-            try container.encode(attempts, forKey: .attempts)
-            try container.encode(code, forKey: .code)
-            try container.encode(message, forKey: .message)
         }
 
         enum CodingKeys: String, CodingKey { case symbol, from, to, attempts, code, message }

@@ -1,3 +1,4 @@
+public import CandleCore
 public import Logging
 public import NIOCore
 internal import NIOHTTP1
@@ -262,22 +263,9 @@ private final class RequestTimeoutHandler: ChannelInboundHandler {
 }
 
 /// A failure of ``OrcaHTTPServer``.
-public struct OrcaHTTPServerError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct OrcaHTTPServerError: CodedError, Sendable, Hashable {
     /// What went wrong, as a stable code.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Value: String {
-            case bindFailed, stopped
-        }
-        private let value: Value
-        private init(_ value: Value) { self.value = value }
-
-        /// The address could not be bound (port taken, unknown host).
-        public static let bindFailed = Code(.bindFailed)
-        /// The server was shut down.
-        public static let stopped = Code(.stopped)
-
-        public var description: String { value.rawValue }
-    }
+    public typealias Code = StableCode<OrcaHTTPServerError>
 
     /// The error's code.
     public let code: Code
@@ -288,6 +276,11 @@ public struct OrcaHTTPServerError: Error, Sendable, Hashable, CustomStringConver
         self.code = code
         self.message = message
     }
+}
 
-    public var description: String { message }
+extension OrcaHTTPServerError.Code {
+    /// The address could not be bound (port taken, unknown host).
+    public static var bindFailed: Self { Self("bindFailed") }
+    /// The server was shut down.
+    public static var stopped: Self { Self("stopped") }
 }
