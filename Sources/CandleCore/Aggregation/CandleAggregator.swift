@@ -101,20 +101,7 @@ extension DateInterval {
 }
 
 /// Source bars that cannot be aggregated as asked.
-public struct AggregationError: CodedError, Sendable, Hashable {
-    /// What went wrong, as a stable code.
-    public typealias Code = StableCode<AggregationError>
-
-    /// The error's code.
-    public let code: Code
-    /// A plain-words explanation.
-    public let message: String
-
-    init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-}
+public typealias AggregationError = DomainError<CandleAggregator>
 
 extension AggregationError.Code {
     /// The sources have more than one timeframe.

@@ -211,20 +211,7 @@ public struct TradingCalendar: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A holiday table or day that cannot be used.
-public struct TradingCalendarError: CodedError, Sendable, Hashable {
-    /// What went wrong, as a stable code.
-    public typealias Code = StableCode<TradingCalendarError>
-
-    /// The error's code.
-    public let code: Code
-    /// A plain-words explanation.
-    public let message: String
-
-    init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-}
+public typealias TradingCalendarError = DomainError<TradingCalendar>
 
 extension TradingCalendarError.Code {
     /// Text that is not a `YYYY-MM-DD` date.

@@ -138,20 +138,7 @@ extension Timeframe: LosslessStringConvertible {
 }
 
 /// A timeframe that cannot be parsed or is out of range.
-public struct TimeframeError: CodedError, Sendable, Hashable {
-    /// What went wrong, as a stable code.
-    public typealias Code = StableCode<TimeframeError>
-
-    /// The error's code.
-    public let code: Code
-    /// A plain-words explanation.
-    public let message: String
-
-    init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-}
+public typealias TimeframeError = DomainError<Timeframe>
 
 extension TimeframeError.Code {
     /// The text is not a number with an optional unit.

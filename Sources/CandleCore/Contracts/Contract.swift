@@ -73,20 +73,7 @@ public struct Contract: Sendable, Hashable, Codable, Comparable, CustomStringCon
 }
 
 /// A contract symbol that cannot be read, or a roll question that has no answer.
-public struct ContractError: CodedError, Sendable, Hashable {
-    /// What went wrong, as a stable code.
-    public typealias Code = StableCode<ContractError>
-
-    /// The error's code.
-    public let code: Code
-    /// A plain-words explanation.
-    public let message: String
-
-    init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-}
+public typealias ContractError = DomainError<Contract>
 
 extension ContractError.Code {
     /// The text is not root + month code + year.

@@ -145,20 +145,7 @@ extension [ContractMonth] {
 }
 
 /// An invalid instrument description or a price that does not fit an instrument.
-public struct InstrumentError: CodedError, Sendable, Hashable {
-    /// What went wrong, as a stable code.
-    public typealias Code = StableCode<InstrumentError>
-
-    /// The error's code.
-    public let code: Code
-    /// A plain-words explanation.
-    public let message: String
-
-    init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-}
+public typealias InstrumentError = DomainError<Instrument>
 
 extension InstrumentError.Code {
     /// The root is not 1–8 letters/digits starting with a letter.

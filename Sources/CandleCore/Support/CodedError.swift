@@ -29,3 +29,33 @@ extension CodedError {
     /// The message.
     public var description: String { message }
 }
+
+/// A ``CodedError`` that reads as its message followed by its code in brackets, e.g.
+/// `another backfill holds the checkpoint lock [checkpointLocked]`, for errors shown to operators.
+public protocol CodeTaggedError: CodedError {}
+
+extension CodeTaggedError {
+    /// The message, then the code in brackets.
+    public var description: String { "\(message) [\(code)]" }
+}
+
+/// The failure of `Domain` (the type that fails, e.g. ``Timeframe``) when a code and a message are all it carries;
+/// reads as its message.
+///
+/// A domain names it (`public typealias TimeframeError = DomainError<Timeframe>`) and declares its codes in
+/// `extension TimeframeError.Code`.
+public struct DomainError<Domain>: CodedError, Sendable, Hashable {
+    /// What went wrong, as a stable code.
+    public typealias Code = StableCode<Self>
+
+    /// The error's code.
+    public let code: Code
+    /// A plain-words explanation.
+    public let message: String
+
+    /// Creates an error; only the module of `Domain` should call it.
+    package init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+}

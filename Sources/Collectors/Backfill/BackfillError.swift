@@ -4,7 +4,7 @@ import Foundation
 /// A backfill that cannot start or cannot go on: a ``Code`` to branch on and a message naming what is wrong and how
 /// to fix it. Failures of single chunks (a source or sink error) are not thrown; they are reported in the
 /// ``BackfillSummary``.
-public struct BackfillError: CodedError, Sendable, Hashable {
+public struct BackfillError: CodeTaggedError, Sendable, Hashable {
     /// What went wrong.
     public typealias Code = StableCode<BackfillError>
 
@@ -18,8 +18,6 @@ public struct BackfillError: CodedError, Sendable, Hashable {
         self.code = code
         self.message = message
     }
-
-    public var description: String { "\(message) [\(code)]" }
 }
 
 extension BackfillError.Code {

@@ -5,7 +5,7 @@ public import CandleCore
 /// Source and sink failures during collection are not thrown: they are counted per series in
 /// ``Collector/Statistics`` and reported as ``CollectorEvent/error(series:message:)``. This error is for setting a
 /// collector up (a bad configuration, a damaged ledger file) and for misuse (running one collector twice).
-public struct CollectorError: CodedError, Sendable, Hashable {
+public struct CollectorError: CodeTaggedError, Sendable, Hashable {
     /// What went wrong.
     public typealias Code = StableCode<CollectorError>
 
@@ -19,8 +19,6 @@ public struct CollectorError: CodedError, Sendable, Hashable {
         self.code = code
         self.message = message
     }
-
-    public var description: String { "\(message) [\(code)]" }
 }
 
 extension CollectorError.Code {

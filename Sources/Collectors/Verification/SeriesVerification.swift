@@ -123,7 +123,7 @@ public struct SeriesVerification: Sendable, Hashable {
 }
 
 /// Why a series could not be verified or repaired.
-public struct VerificationError: CodedError, Sendable, Hashable {
+public struct VerificationError: CodeTaggedError, Sendable, Hashable {
     /// What went wrong, as a stable code.
     public typealias Code = StableCode<VerificationError>
 
@@ -138,8 +138,6 @@ public struct VerificationError: CodedError, Sendable, Hashable {
         self.code = code
         self.message = message
     }
-
-    public var description: String { "\(message) [\(code)]" }
 }
 
 extension VerificationError.Code {

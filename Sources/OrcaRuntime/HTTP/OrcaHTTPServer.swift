@@ -263,20 +263,7 @@ private final class RequestTimeoutHandler: ChannelInboundHandler {
 }
 
 /// A failure of ``OrcaHTTPServer``.
-public struct OrcaHTTPServerError: CodedError, Sendable, Hashable {
-    /// What went wrong, as a stable code.
-    public typealias Code = StableCode<OrcaHTTPServerError>
-
-    /// The error's code.
-    public let code: Code
-    /// A plain-words explanation.
-    public let message: String
-
-    init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-}
+public typealias OrcaHTTPServerError = DomainError<OrcaHTTPServer>
 
 extension OrcaHTTPServerError.Code {
     /// The address could not be bound (port taken, unknown host).
