@@ -142,6 +142,7 @@ enum VerificationJSON {
     static func encode(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase  // nonFinal → non_final, exitCode → exit_code, ...
         encoder.dateEncodingStrategy = .iso8601
         // Plain structs of strings, numbers, booleans and dates: encoding cannot fail.
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
@@ -233,46 +234,6 @@ enum VerificationJSON {
             unexpectedStarts = result.unexpected
             error = result.failure.map(Failure.init)
         }
-
-        enum CodingKeys: String, CodingKey {
-            case series, root, timeframe, verified, complete, expected, stored, missing, duplicates
-            case nonFinal = "non_final"
-            case unexpected
-            case confirmedEmpty = "confirmed_empty"
-            case notDue = "not_due"
-            case missingRanges = "missing_ranges"
-            case duplicateBars = "duplicate_bars"
-            case nonFinalStarts = "non_final_starts"
-            case unexpectedStarts = "unexpected_starts"
-            case error
-        }
-    }
-
-    struct Totals: Encodable {
-        let expected: Int
-        let stored: Int
-        let missing: Int
-        let duplicates: Int
-        let nonFinal: Int
-        let unexpected: Int
-        let confirmedEmpty: Int
-
-        init(_ totals: VerificationReport.Totals) {
-            expected = totals.expected
-            stored = totals.stored
-            missing = totals.missing
-            duplicates = totals.duplicates
-            nonFinal = totals.nonFinal
-            unexpected = totals.unexpected
-            confirmedEmpty = totals.confirmedEmpty
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case expected, stored, missing, duplicates
-            case nonFinal = "non_final"
-            case unexpected
-            case confirmedEmpty = "confirmed_empty"
-        }
     }
 
     struct Report: Encodable {
@@ -282,7 +243,7 @@ enum VerificationJSON {
         let store: String
         let complete: Bool
         let exitCode: Int32
-        let totals: Totals
+        let totals: VerificationReport.Totals
         let series: [SeriesResult]
 
         init(_ report: VerificationReport) {
@@ -292,14 +253,8 @@ enum VerificationJSON {
             store = report.store
             complete = report.isComplete
             exitCode = report.exitCode
-            totals = Totals(report.totals)
+            totals = report.totals
             series = report.series.map(SeriesResult.init)
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case from, to, now, store, complete
-            case exitCode = "exit_code"
-            case totals, series
         }
     }
 
@@ -319,8 +274,6 @@ enum VerificationJSON {
             code = failure.error.code.description
             message = failure.error.message
         }
-
-        enum CodingKeys: String, CodingKey { case symbol, from, to, attempts, code, message }
     }
 
     struct SeriesRepairJSON: Encodable {
@@ -343,13 +296,6 @@ enum VerificationJSON {
             stillMissingRanges = repair.stillMissing.map(Range.init)
             failures = repair.failures.map(RepairFailureJSON.init)
         }
-
-        enum CodingKeys: String, CodingKey {
-            case series, requested, requests, fetched, written
-            case stillMissing = "still_missing"
-            case stillMissingRanges = "still_missing_ranges"
-            case failures
-        }
     }
 
     struct Repair: Encodable {
@@ -371,14 +317,6 @@ enum VerificationJSON {
             series = repair.series.map(SeriesRepairJSON.init)
             before = Report(repair.before)
             after = Report(repair.after)
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case complete
-            case exitCode = "exit_code"
-            case fetched, written
-            case stillMissing = "still_missing"
-            case series, before, after
         }
     }
 }

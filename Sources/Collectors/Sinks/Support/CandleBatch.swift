@@ -34,24 +34,10 @@ struct BarValues: Hashable, Sendable {
     var bidVolume: Int64?
     var offerVolume: Int64?
     var isFinal: Bool
+}
 
-    init(
-        open: Double, high: Double, low: Double, close: Double, upVolume: Int64, downVolume: Int64, upTicks: Int64,
-        downTicks: Int64, bidVolume: Int64?, offerVolume: Int64?, isFinal: Bool
-    ) {
-        self.open = open
-        self.high = high
-        self.low = low
-        self.close = close
-        self.upVolume = upVolume
-        self.downVolume = downVolume
-        self.upTicks = upTicks
-        self.downTicks = downTicks
-        self.bidVolume = bidVolume
-        self.offerVolume = offerVolume
-        self.isFinal = isFinal
-    }
-
+extension BarValues {
+    /// The values of `candle` (an extension, so the memberwise initializer stays).
     init(_ candle: Candle) {
         self.init(
             open: candle.open, high: candle.high, low: candle.low, close: candle.close, upVolume: candle.upVolume,
