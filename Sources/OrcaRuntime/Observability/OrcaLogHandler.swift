@@ -131,13 +131,14 @@ public struct OrcaLogHandler: LogHandler {
             if let error { line += " error=\(HumanText.quotedIfNeeded(error))" }
             return line
         case .json:
-            var line = "{\"ts\":\(JSONText.string(timestamp)),\"level\":\(JSONText.string(event.level.rawValue))"
-            line += ",\"label\":\(JSONText.string(label)),\"msg\":\(JSONText.string(message))"
+            var line = "{\"ts\":\(JSONString.literal(timestamp))"
+            line += ",\"level\":\(JSONString.literal(event.level.rawValue))"
+            line += ",\"label\":\(JSONString.literal(label)),\"msg\":\(JSONString.literal(message))"
             for (key, value) in entries {
                 let name = Self.reservedJSONKeys.contains(key) ? "meta_" + key : key
-                line += ",\(JSONText.string(name)):\(JSONText.value(value))"
+                line += ",\(JSONString.literal(name)):\(JSONText.value(value))"
             }
-            if let error { line += ",\"error\":\(JSONText.string(error))" }
+            if let error { line += ",\"error\":\(JSONString.literal(error))" }
             return line + "}"
         }
     }
@@ -183,43 +184,22 @@ enum HumanText {
         let plain =
             !text.isEmpty
             && !text.unicodeScalars.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0.value < 0x20 || $0 == "\\" }
-        return plain ? text : JSONText.string(text)
+        return plain ? text : JSONString.literal(text)
     }
 }
 
 /// Minimal JSON text encoding (strings, metadata values).
 enum JSONText {
-    static func string(_ text: String) -> String {
-        var result = "\""
-        result.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
-    }
-
     static func value(_ value: Logger.MetadataValue) -> String {
         switch value {
-        case .string(let text): return string(text)
-        case .stringConvertible(let convertible): return string(convertible.description)
+        case .string(let text): return JSONString.literal(text)
+        case .stringConvertible(let convertible): return JSONString.literal(convertible.description)
         case .array(let array): return "[" + array.map(Self.value).joined(separator: ",") + "]"
         case .dictionary(let dictionary):
-            return "{"
-                + dictionary.sorted { $0.key < $1.key }.map { "\(string($0.key)):\(Self.value($0.value))" }.joined(
-                    separator: ",") + "}"
+            let members = dictionary.sorted { $0.key < $1.key }.map {
+                "\(JSONString.literal($0.key)):\(Self.value($0.value))"
+            }
+            return "{" + members.joined(separator: ",") + "}"
         }
     }
 }
