@@ -153,22 +153,19 @@ public struct TradingCalendar: Sendable, Hashable, CustomStringConvertible {
     /// The first instant strictly after `instant` at which the market opens (a closed → open transition).
     ///
     /// Searches up to 30 days ahead and returns `nil` beyond that (no schedule closes for longer).
-    public func nextOpen(after instant: Date) -> Date? {
-        var from = instant
-        for _ in 0..<5 {
-            let to = from.addingTimeInterval(7 * 86_400)
-            if let session = sessions(from: from, to: to).first(where: { $0.open > instant }) { return session.open }
-            from = to
-        }
-        return nil
-    }
+    public func nextOpen(after instant: Date) -> Date? { firstSessionEdge(after: instant, \.open) }
 
     /// The first instant strictly after `instant` at which the market closes or halts.
-    public func nextClose(after instant: Date) -> Date? {
+    public func nextClose(after instant: Date) -> Date? { firstSessionEdge(after: instant, \.close) }
+
+    /// The first session open or close (`edge`) strictly after `instant`, searching five weeks ahead.
+    private func firstSessionEdge(after instant: Date, _ edge: KeyPath<Session, Date>) -> Date? {
         var from = instant
         for _ in 0..<5 {
             let to = from.addingTimeInterval(7 * 86_400)
-            if let session = sessions(from: from, to: to).first(where: { $0.close > instant }) { return session.close }
+            if let session = sessions(from: from, to: to).first(where: { $0[keyPath: edge] > instant }) {
+                return session[keyPath: edge]
+            }
             from = to
         }
         return nil

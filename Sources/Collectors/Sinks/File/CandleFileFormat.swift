@@ -174,6 +174,22 @@ enum CandleFileCodec {
         var validLength = 0
         /// Whether the file lacks its header (empty, or torn before the header's newline).
         var needsHeader = false
+
+        /// The bars of the lines by key (a later line of a key wins).
+        /// - Throws: ``CandleSinkError/Code/corruptData`` when a bar is off the grid of `series`.
+        func bars(of series: Series, path: String) throws(CandleSinkError) -> BarIndex {
+            var bars = BarIndex(barSeconds: series.timeframe.seconds)
+            for line in lines {
+                guard line.key.start % bars.barSeconds == 0 else {
+                    throw CandleSinkError(
+                        .corruptData, series: series,
+                        "\(path) holds a bar at \(CandleText.time(line.key.start, style: .iso8601)), off the"
+                            + " \(series.timeframe.label) grid")
+                }
+                bars[line.key] = line.values
+            }
+            return bars
+        }
     }
 
     /// A file that cannot be read as a whole: a malformed header, or a malformed line followed by good ones.
