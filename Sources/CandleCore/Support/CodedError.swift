@@ -30,15 +30,6 @@ extension CodedError {
     public var description: String { message }
 }
 
-/// A ``CodedError`` that reads as its message followed by its code in brackets, e.g.
-/// `another backfill holds the checkpoint lock [checkpointLocked]`, for errors shown to operators.
-public protocol CodeTaggedError: CodedError {}
-
-extension CodeTaggedError {
-    /// The message, then the code in brackets.
-    public var description: String { "\(message) [\(code)]" }
-}
-
 /// The failure of `Domain` (the type that fails, e.g. ``Timeframe``) when a code and a message are all it carries;
 /// reads as its message.
 ///
@@ -58,4 +49,26 @@ public struct DomainError<Domain>: CodedError, Sendable, Hashable {
         self.code = code
         self.message = message
     }
+}
+
+/// Like ``DomainError``, but reads as its message followed by its code in brackets, e.g.
+/// `another backfill holds the checkpoint lock [checkpointLocked]`, and any module may create one: the failures of
+/// long-running jobs (backfill, collector, verifier) shown to operators, who may search for the code.
+public struct TaggedDomainError<Domain>: CodedError, Sendable, Hashable {
+    /// What went wrong, as a stable code.
+    public typealias Code = StableCode<Self>
+
+    /// The error's code.
+    public let code: Code
+    /// What is wrong and how to fix it.
+    public let message: String
+
+    /// Creates an error.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// The message, then the code in brackets.
+    public var description: String { "\(message) [\(code)]" }
 }

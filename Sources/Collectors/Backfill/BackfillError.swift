@@ -4,21 +4,7 @@ import Foundation
 /// A backfill that cannot start or cannot go on: a ``Code`` to branch on and a message naming what is wrong and how
 /// to fix it. Failures of single chunks (a source or sink error) are not thrown; they are reported in the
 /// ``BackfillSummary``.
-public struct BackfillError: CodeTaggedError, Sendable, Hashable {
-    /// What went wrong.
-    public typealias Code = StableCode<BackfillError>
-
-    /// What went wrong.
-    public let code: Code
-    /// What is wrong and how to fix it.
-    public let message: String
-
-    /// Creates an error.
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-}
+public typealias BackfillError = TaggedDomainError<Backfill>
 
 extension BackfillError.Code {
     /// The configuration cannot be run (empty range, no series, a concurrency below 1, ...).

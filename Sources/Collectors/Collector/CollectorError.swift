@@ -5,21 +5,7 @@ public import CandleCore
 /// Source and sink failures during collection are not thrown: they are counted per series in
 /// ``Collector/Statistics`` and reported as ``CollectorEvent/error(series:message:)``. This error is for setting a
 /// collector up (a bad configuration, a damaged ledger file) and for misuse (running one collector twice).
-public struct CollectorError: CodeTaggedError, Sendable, Hashable {
-    /// What went wrong.
-    public typealias Code = StableCode<CollectorError>
-
-    /// What went wrong.
-    public let code: Code
-    /// A description for people.
-    public let message: String
-
-    /// Creates an error.
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-}
+public typealias CollectorError = TaggedDomainError<Collector>
 
 extension CollectorError.Code {
     /// A configuration value is out of range (the message names the field and the accepted range).

@@ -122,23 +122,9 @@ public struct SeriesVerification: Sendable, Hashable {
     public var isComplete: Bool { failure == nil && missing == 0 && duplicates.isEmpty && nonFinal.isEmpty }
 }
 
-/// Why a series could not be verified or repaired.
-public struct VerificationError: CodeTaggedError, Sendable, Hashable {
-    /// What went wrong, as a stable code.
-    public typealias Code = StableCode<VerificationError>
-
-    /// The error's code.
-    public let code: Code
-    /// What went wrong and what to do about it; includes the underlying error's text (never a password: sink and
-    /// source errors are already redacted).
-    public let message: String
-
-    /// Creates an error.
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-}
+/// Why a series could not be verified or repaired. The message includes the underlying error's text (never a password:
+/// sink and source errors are already redacted).
+public typealias VerificationError = TaggedDomainError<Verifier>
 
 extension VerificationError.Code {
     /// The request itself is wrong (an empty range, no series).
