@@ -101,36 +101,17 @@ extension DateInterval {
 }
 
 /// Source bars that cannot be aggregated as asked.
-public struct AggregationError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// What went wrong, as a stable code.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Value: String, Sendable, Hashable {
-            case mixedTimeframes, mixedInstruments, incompatibleTimeframes, duplicateSource, crossesSessionBoundary
-        }
-        private let value: Value
-        private init(_ value: Value) { self.value = value }
-        /// The sources have more than one timeframe.
-        public static let mixedTimeframes = Code(.mixedTimeframes)
-        /// The sources belong to more than one instrument.
-        public static let mixedInstruments = Code(.mixedInstruments)
-        /// The target is not a larger whole multiple of the source timeframe.
-        public static let incompatibleTimeframes = Code(.incompatibleTimeframes)
-        /// The same source bar was given twice.
-        public static let duplicateSource = Code(.duplicateSource)
-        /// One target bar would contain bars of two trading sessions.
-        public static let crossesSessionBoundary = Code(.crossesSessionBoundary)
-        public var description: String { value.rawValue }
-    }
+public typealias AggregationError = DomainError<CandleAggregator>
 
-    /// The error's code.
-    public let code: Code
-    /// A plain-words explanation.
-    public let message: String
-
-    init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
+extension AggregationError.Code {
+    /// The sources have more than one timeframe.
+    public static var mixedTimeframes: Self { Self("mixedTimeframes") }
+    /// The sources belong to more than one instrument.
+    public static var mixedInstruments: Self { Self("mixedInstruments") }
+    /// The target is not a larger whole multiple of the source timeframe.
+    public static var incompatibleTimeframes: Self { Self("incompatibleTimeframes") }
+    /// The same source bar was given twice.
+    public static var duplicateSource: Self { Self("duplicateSource") }
+    /// One target bar would contain bars of two trading sessions.
+    public static var crossesSessionBoundary: Self { Self("crossesSessionBoundary") }
 }

@@ -23,7 +23,7 @@ public struct CalendarDay: Sendable, Hashable, Codable, Comparable, CustomString
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
             let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-            (1...12).contains(month), (1...CalendarDay.daysIn(month: month, year: year)).contains(day)
+            (1...12).contains(month), (1...CivilDate.daysInMonth(year: year, month: month)).contains(day)
         else {
             throw TradingCalendarError(.invalidDay, "'\(text)' is not a date in the form YYYY-MM-DD")
         }
@@ -50,11 +50,12 @@ public struct CalendarDay: Sendable, Hashable, Codable, Comparable, CustomString
 
     /// The day `count` days later (earlier for negative `count`).
     public func adding(days count: Int) -> CalendarDay {
-        CalendarDay(julianDay: julianDay + count)
+        let date = CivilDate.date(days: epochDay + count)
+        return CalendarDay(year: date.year, month: date.month, day: date.day)
     }
 
     /// The weekday, 1 = Sunday … 7 = Saturday (Foundation's numbering).
-    public var weekday: Int { (julianDay + 1) % 7 + 1 }
+    public var weekday: Int { CivilDate.weekday(days: epochDay) + 1 }
 
     /// The instant of `hour:minute` on this day in `timeZone`. Times that do not exist (a spring-forward gap) resolve to
     /// the instant after the gap, as Foundation does.
@@ -64,34 +65,11 @@ public struct CalendarDay: Sendable, Hashable, Codable, Comparable, CustomString
         return calendar.date(from: DateComponents(year: year, month: month, day: day, hour: hour, minute: minute))!
     }
 
+    /// Days since 1970-01-01.
+    private var epochDay: Int { CivilDate.days(year: year, month: month, day: day) }
+
     public static func < (lhs: CalendarDay, rhs: CalendarDay) -> Bool {
         (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
-    }
-
-    static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
-    // Julian day number arithmetic (proleptic Gregorian), exact and allocation-free.
-    var julianDay: Int {
-        let a = (14 - month) / 12
-        let y = year + 4800 - a
-        let m = month + 12 * a - 3
-        return day + (153 * m + 2) / 5 + 365 * y + y / 4 - y / 100 + y / 400 - 32045
-    }
-
-    init(julianDay jd: Int) {
-        let a = jd + 32044
-        let b = (4 * a + 3) / 146_097
-        let c = a - 146_097 * b / 4
-        let d = (4 * c + 3) / 1461
-        let e = c - 1461 * d / 4
-        let m = (5 * e + 2) / 153
-        self.init(year: 100 * b + d - 4800 + m / 10, month: m + 3 - 12 * (m / 10), day: e - (153 * m + 2) / 5 + 1)
     }
 
     public init(from decoder: any Decoder) throws {

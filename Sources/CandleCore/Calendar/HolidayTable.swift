@@ -48,64 +48,62 @@ extension [MarketHoliday] {
     /// - 2025-01-09 (National Day of Mourning for President Carter): early close at 09:30 ET.
     /// Abbreviated Good Friday sessions that CME has sometimes held (e.g. 2024) are treated as closed.
     public static let cmeEquityIndex: [MarketHoliday] = {
-        func d(_ y: Int, _ m: Int, _ day: Int) -> CalendarDay { CalendarDay(year: y, month: m, day: day) }
+        let mourning = MarketHoliday(
+            CalendarDay(year: 2025, month: 1, day: 9), .earlyClose(hour: 9, minute: 30), "National Day of Mourning")
+        return ((2024...2027).flatMap(cmeEquityIndex(year:)) + [mourning]).sorted { $0.day < $1.day }
+    }()
+
+    /// The holidays the rules of ``cmeEquityIndex`` give for `year` (without one-off closures).
+    static func cmeEquityIndex(year: Int) -> [MarketHoliday] {
         let one: MarketHoliday.Kind = .earlyClose(hour: 13, minute: 0)
         let quarter: MarketHoliday.Kind = .earlyClose(hour: 13, minute: 15)
+        func day(_ month: Int, _ day: Int) -> CalendarDay { CalendarDay(year: year, month: month, day: day) }
+        // The `n`th `weekday` (1 = Sunday … 7 = Saturday) of `month`; the last one for `n` = -1.
+        func nth(_ n: Int, _ weekday: Int, of month: Int) -> CalendarDay {
+            guard n < 0 else {
+                let first = day(month, 1)
+                return first.adding(days: (weekday - first.weekday + 7) % 7 + 7 * (n - 1))
+            }
+            let last = day(month, CivilDate.daysInMonth(year: year, month: month))
+            return last.adding(days: -((last.weekday - weekday + 7) % 7))
+        }
+        // A fixed-date holiday on a Saturday is observed on the Friday before, on a Sunday on the Monday after.
+        func observed(_ date: CalendarDay, _ kind: MarketHoliday.Kind, _ name: String) -> MarketHoliday {
+            switch date.weekday {
+            case 7: MarketHoliday(date.adding(days: -1), kind, "\(name) (observed)")
+            case 1: MarketHoliday(date.adding(days: 1), kind, "\(name) (observed)")
+            default: MarketHoliday(date, kind, name)
+            }
+        }
+        // The eve of a holiday that falls on Tuesday–Friday is a weekday session.
+        func eve(of date: CalendarDay, _ name: String) -> [MarketHoliday] {
+            (3...6).contains(date.weekday) ? [MarketHoliday(date.adding(days: -1), quarter, name)] : []
+        }
+        let independenceDay = day(7, 4)
+        let thanksgiving = nth(4, 5, of: 11)
+        let christmas = day(12, 25)
         return [
-            // 2024
-            .init(d(2024, 1, 1), .closed, "New Year's Day"),
-            .init(d(2024, 1, 15), one, "Martin Luther King Jr. Day"),
-            .init(d(2024, 2, 19), one, "Presidents Day"),
-            .init(d(2024, 3, 29), .closed, "Good Friday"),
-            .init(d(2024, 5, 27), one, "Memorial Day"),
-            .init(d(2024, 6, 19), one, "Juneteenth"),
-            .init(d(2024, 7, 3), quarter, "Independence Day eve"),
-            .init(d(2024, 7, 4), one, "Independence Day"),
-            .init(d(2024, 9, 2), one, "Labor Day"),
-            .init(d(2024, 11, 28), one, "Thanksgiving"),
-            .init(d(2024, 11, 29), quarter, "Day after Thanksgiving"),
-            .init(d(2024, 12, 24), quarter, "Christmas Eve"),
-            .init(d(2024, 12, 25), .closed, "Christmas Day"),
-            // 2025
-            .init(d(2025, 1, 1), .closed, "New Year's Day"),
-            .init(d(2025, 1, 9), .earlyClose(hour: 9, minute: 30), "National Day of Mourning"),
-            .init(d(2025, 1, 20), one, "Martin Luther King Jr. Day"),
-            .init(d(2025, 2, 17), one, "Presidents Day"),
-            .init(d(2025, 4, 18), .closed, "Good Friday"),
-            .init(d(2025, 5, 26), one, "Memorial Day"),
-            .init(d(2025, 6, 19), one, "Juneteenth"),
-            .init(d(2025, 7, 3), quarter, "Independence Day eve"),
-            .init(d(2025, 7, 4), one, "Independence Day"),
-            .init(d(2025, 9, 1), one, "Labor Day"),
-            .init(d(2025, 11, 27), one, "Thanksgiving"),
-            .init(d(2025, 11, 28), quarter, "Day after Thanksgiving"),
-            .init(d(2025, 12, 24), quarter, "Christmas Eve"),
-            .init(d(2025, 12, 25), .closed, "Christmas Day"),
-            // 2026
-            .init(d(2026, 1, 1), .closed, "New Year's Day"),
-            .init(d(2026, 1, 19), one, "Martin Luther King Jr. Day"),
-            .init(d(2026, 2, 16), one, "Presidents Day"),
-            .init(d(2026, 4, 3), .closed, "Good Friday"),
-            .init(d(2026, 5, 25), one, "Memorial Day"),
-            .init(d(2026, 6, 19), one, "Juneteenth"),
-            .init(d(2026, 7, 3), one, "Independence Day (observed)"),
-            .init(d(2026, 9, 7), one, "Labor Day"),
-            .init(d(2026, 11, 26), one, "Thanksgiving"),
-            .init(d(2026, 11, 27), quarter, "Day after Thanksgiving"),
-            .init(d(2026, 12, 24), quarter, "Christmas Eve"),
-            .init(d(2026, 12, 25), .closed, "Christmas Day"),
-            // 2027
-            .init(d(2027, 1, 1), .closed, "New Year's Day"),
-            .init(d(2027, 1, 18), one, "Martin Luther King Jr. Day"),
-            .init(d(2027, 2, 15), one, "Presidents Day"),
-            .init(d(2027, 3, 26), .closed, "Good Friday"),
-            .init(d(2027, 5, 31), one, "Memorial Day"),
-            .init(d(2027, 6, 18), one, "Juneteenth (observed)"),
-            .init(d(2027, 7, 5), one, "Independence Day (observed)"),
-            .init(d(2027, 9, 6), one, "Labor Day"),
-            .init(d(2027, 11, 25), one, "Thanksgiving"),
-            .init(d(2027, 11, 26), quarter, "Day after Thanksgiving"),
-            .init(d(2027, 12, 24), .closed, "Christmas Day (observed)"),
-        ]
-    }()
+            MarketHoliday(day(1, 1), .closed, "New Year's Day"),
+            MarketHoliday(nth(3, 2, of: 1), one, "Martin Luther King Jr. Day"),
+            MarketHoliday(nth(3, 2, of: 2), one, "Presidents Day"),
+            MarketHoliday(easterSunday(year).adding(days: -2), .closed, "Good Friday"),
+            MarketHoliday(nth(-1, 2, of: 5), one, "Memorial Day"),
+            observed(day(6, 19), one, "Juneteenth"),
+        ] + eve(of: independenceDay, "Independence Day eve") + [
+            observed(independenceDay, one, "Independence Day"),
+            MarketHoliday(nth(1, 2, of: 9), one, "Labor Day"),
+            MarketHoliday(thanksgiving, one, "Thanksgiving"),
+            MarketHoliday(thanksgiving.adding(days: 1), quarter, "Day after Thanksgiving"),
+        ] + eve(of: christmas, "Christmas Eve") + [observed(christmas, .closed, "Christmas Day")]
+    }
+
+    /// Easter Sunday of `year` (Gregorian; the anonymous "Meeus/Jones/Butcher" algorithm).
+    static func easterSunday(_ year: Int) -> CalendarDay {
+        let a = year % 19, b = year / 100, c = year % 100
+        let h = (19 * a + b - b / 4 - (b - (b + 8) / 25 + 1) / 3 + 15) % 30
+        let l = (32 + 2 * (b % 4) + 2 * (c / 4) - h - c % 4) % 7
+        let m = (a + 11 * h + 22 * l) / 451
+        let month = (h + l - 7 * m + 114) / 31
+        return CalendarDay(year: year, month: month, day: (h + l - 7 * m + 114) % 31 + 1)
+    }
 }

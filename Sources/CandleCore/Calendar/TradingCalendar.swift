@@ -153,22 +153,19 @@ public struct TradingCalendar: Sendable, Hashable, CustomStringConvertible {
     /// The first instant strictly after `instant` at which the market opens (a closed → open transition).
     ///
     /// Searches up to 30 days ahead and returns `nil` beyond that (no schedule closes for longer).
-    public func nextOpen(after instant: Date) -> Date? {
-        var from = instant
-        for _ in 0..<5 {
-            let to = from.addingTimeInterval(7 * 86_400)
-            if let session = sessions(from: from, to: to).first(where: { $0.open > instant }) { return session.open }
-            from = to
-        }
-        return nil
-    }
+    public func nextOpen(after instant: Date) -> Date? { firstSessionEdge(after: instant, \.open) }
 
     /// The first instant strictly after `instant` at which the market closes or halts.
-    public func nextClose(after instant: Date) -> Date? {
+    public func nextClose(after instant: Date) -> Date? { firstSessionEdge(after: instant, \.close) }
+
+    /// The first session open or close (`edge`) strictly after `instant`, searching five weeks ahead.
+    private func firstSessionEdge(after instant: Date, _ edge: KeyPath<Session, Date>) -> Date? {
         var from = instant
         for _ in 0..<5 {
             let to = from.addingTimeInterval(7 * 86_400)
-            if let session = sessions(from: from, to: to).first(where: { $0.close > instant }) { return session.close }
+            if let session = sessions(from: from, to: to).first(where: { $0[keyPath: edge] > instant }) {
+                return session[keyPath: edge]
+            }
             from = to
         }
         return nil
@@ -211,30 +208,13 @@ public struct TradingCalendar: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A holiday table or day that cannot be used.
-public struct TradingCalendarError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// What went wrong, as a stable code.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Value: String, Sendable, Hashable { case invalidDay, duplicateHoliday, invalidHoliday }
-        private let value: Value
-        private init(_ value: Value) { self.value = value }
-        /// Text that is not a `YYYY-MM-DD` date.
-        public static let invalidDay = Code(.invalidDay)
-        /// The same day appears twice in a holiday table.
-        public static let duplicateHoliday = Code(.duplicateHoliday)
-        /// An early close outside 00:00–17:00.
-        public static let invalidHoliday = Code(.invalidHoliday)
-        public var description: String { value.rawValue }
-    }
+public typealias TradingCalendarError = DomainError<TradingCalendar>
 
-    /// The error's code.
-    public let code: Code
-    /// A plain-words explanation.
-    public let message: String
-
-    init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
+extension TradingCalendarError.Code {
+    /// Text that is not a `YYYY-MM-DD` date.
+    public static var invalidDay: Self { Self("invalidDay") }
+    /// The same day appears twice in a holiday table.
+    public static var duplicateHoliday: Self { Self("duplicateHoliday") }
+    /// An early close outside 00:00–17:00.
+    public static var invalidHoliday: Self { Self("invalidHoliday") }
 }

@@ -157,30 +157,9 @@ public struct Candle: Sendable, Hashable, Codable, CustomStringConvertible {
 }
 
 /// A candle that breaks an invariant, with the bar's key and the offending values.
-public struct CandleValidationError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct CandleValidationError: CodedError, Sendable, Hashable {
     /// What went wrong, as a stable code.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Value: String, Sendable, Hashable {
-            case nonFinitePrice, offTickGrid, highTooLow, lowTooHigh, negativeVolume, misalignedStart, symbolMismatch
-        }
-        private let value: Value
-        private init(_ value: Value) { self.value = value }
-        /// A price is NaN or infinite.
-        public static let nonFinitePrice = Code(.nonFinitePrice)
-        /// A price is not a multiple of the tick size.
-        public static let offTickGrid = Code(.offTickGrid)
-        /// `high` is below open, close or low.
-        public static let highTooLow = Code(.highTooLow)
-        /// `low` is above open or close.
-        public static let lowTooHigh = Code(.lowTooHigh)
-        /// A volume or tick count is negative.
-        public static let negativeVolume = Code(.negativeVolume)
-        /// The start is not a bar boundary of the timeframe.
-        public static let misalignedStart = Code(.misalignedStart)
-        /// The symbol is not a contract of the instrument.
-        public static let symbolMismatch = Code(.symbolMismatch)
-        public var description: String { value.rawValue }
-    }
+    public typealias Code = StableCode<CandleValidationError>
 
     /// The error's code.
     public let code: Code
@@ -196,4 +175,21 @@ public struct CandleValidationError: Error, Sendable, Hashable, CustomStringConv
     }
 
     public var description: String { "invalid bar \(key): \(message)" }
+}
+
+extension CandleValidationError.Code {
+    /// A price is NaN or infinite.
+    public static var nonFinitePrice: Self { Self("nonFinitePrice") }
+    /// A price is not a multiple of the tick size.
+    public static var offTickGrid: Self { Self("offTickGrid") }
+    /// `high` is below open, close or low.
+    public static var highTooLow: Self { Self("highTooLow") }
+    /// `low` is above open or close.
+    public static var lowTooHigh: Self { Self("lowTooHigh") }
+    /// A volume or tick count is negative.
+    public static var negativeVolume: Self { Self("negativeVolume") }
+    /// The start is not a bar boundary of the timeframe.
+    public static var misalignedStart: Self { Self("misalignedStart") }
+    /// The symbol is not a contract of the instrument.
+    public static var symbolMismatch: Self { Self("symbolMismatch") }
 }

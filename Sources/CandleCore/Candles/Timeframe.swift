@@ -138,28 +138,11 @@ extension Timeframe: LosslessStringConvertible {
 }
 
 /// A timeframe that cannot be parsed or is out of range.
-public struct TimeframeError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// What went wrong, as a stable code.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Value: String, Sendable, Hashable { case unparsable, outOfRange }
-        private let value: Value
-        private init(_ value: Value) { self.value = value }
-        /// The text is not a number with an optional unit.
-        public static let unparsable = Code(.unparsable)
-        /// The length is outside 1…1440 minutes.
-        public static let outOfRange = Code(.outOfRange)
-        public var description: String { value.rawValue }
-    }
+public typealias TimeframeError = DomainError<Timeframe>
 
-    /// The error's code.
-    public let code: Code
-    /// A plain-words explanation.
-    public let message: String
-
-    init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
+extension TimeframeError.Code {
+    /// The text is not a number with an optional unit.
+    public static var unparsable: Self { Self("unparsable") }
+    /// The length is outside 1…1440 minutes.
+    public static var outOfRange: Self { Self("outOfRange") }
 }

@@ -73,30 +73,13 @@ public struct Contract: Sendable, Hashable, Codable, Comparable, CustomStringCon
 }
 
 /// A contract symbol that cannot be read, or a roll question that has no answer.
-public struct ContractError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// What went wrong, as a stable code.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Value: String, Sendable, Hashable { case invalidSymbol, monthNotListed, invalidRollOffset }
-        private let value: Value
-        private init(_ value: Value) { self.value = value }
-        /// The text is not root + month code + year.
-        public static let invalidSymbol = Code(.invalidSymbol)
-        /// The month is not one the instrument lists.
-        public static let monthNotListed = Code(.monthNotListed)
-        /// A roll offset is negative or implausibly large.
-        public static let invalidRollOffset = Code(.invalidRollOffset)
-        public var description: String { value.rawValue }
-    }
+public typealias ContractError = DomainError<Contract>
 
-    /// The error's code.
-    public let code: Code
-    /// A plain-words explanation.
-    public let message: String
-
-    init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
+extension ContractError.Code {
+    /// The text is not root + month code + year.
+    public static var invalidSymbol: Self { Self("invalidSymbol") }
+    /// The month is not one the instrument lists.
+    public static var monthNotListed: Self { Self("monthNotListed") }
+    /// A roll offset is negative or implausibly large.
+    public static var invalidRollOffset: Self { Self("invalidRollOffset") }
 }

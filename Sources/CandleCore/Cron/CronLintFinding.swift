@@ -28,44 +28,7 @@ public struct CronLintFinding: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// What a finding is about, as a stable code.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Value: String, Sendable, Hashable {
-            case unevenStep, stepLargerThanRange, eitherDayField, bothDayFields, evaluatedInUTC, daylightSaving
-            case missingDays, neverFires, sundayAsSeven, repeatedValues, everyMinuteOfHour, firingPattern
-        }
-
-        private let value: Value
-        private init(_ value: Value) { self.value = value }
-
-        /// A `*/n` step that does not divide its field's cycle, so the gap at the wrap-around is shorter
-        /// (`*/50` minutes fires at 0 and 50: gaps 50 and 10 minutes).
-        public static let unevenStep = Code(.unevenStep)
-        /// A step larger than the range it steps through, so only the first value matches (`*/90` minutes).
-        public static let stepLargerThanRange = Code(.stepLargerThanRange)
-        /// Both day fields are restricted, so a day matches if EITHER matches (`0 0 1 * MON`: the 1st and Mondays).
-        public static let eitherDayField = Code(.eitherDayField)
-        /// A day field such as `*/2` starts with `*`, so a day must match BOTH fields, unlike `1-31/2`.
-        public static let bothDayFields = Code(.bothDayFields)
-        /// pg_cron reads the hours and days in UTC, not exchange (New York) time.
-        public static let evaluatedInUTC = Code(.evaluatedInUTC)
-        /// A daylight-saving change in the chosen time zone skips or repeats a run.
-        public static let daylightSaving = Code(.daylightSaving)
-        /// Day-of-month 29–31 that some of the schedule's months do not have; those months get no run from it.
-        public static let missingDays = Code(.missingDays)
-        /// The schedule can never fire (`0 0 30 2 *`).
-        public static let neverFires = Code(.neverFires)
-        /// Day-of-week 7 used for Sunday: fine in Vixie cron and pg_cron, not everywhere.
-        public static let sundayAsSeven = Code(.sundayAsSeven)
-        /// A value listed more than once (overlapping ranges, duplicates, or 0 and 7 for Sunday).
-        public static let repeatedValues = Code(.repeatedValues)
-        /// Minute `*` with a restricted hour: every minute of the hour, not once.
-        public static let everyMinuteOfHour = Code(.everyMinuteOfHour)
-        /// The summary of the real firing pattern: runs per hour, day, week or year, and the gaps between runs.
-        public static let firingPattern = Code(.firingPattern)
-
-        /// The code's name, for example `unevenStep`.
-        public var description: String { value.rawValue }
-    }
+    public typealias Code = StableCode<CronLintFinding>
 
     /// How serious the finding is.
     public let severity: Severity
@@ -86,4 +49,32 @@ public struct CronLintFinding: Sendable, Hashable, CustomStringConvertible {
 
     /// `severity: message`, for example `warning: minute field '*/50' fires at minute 0 and 50 …`.
     public var description: String { "\(severity): \(message)" }
+}
+
+extension CronLintFinding.Code {
+    /// A `*/n` step that does not divide its field's cycle, so the gap at the wrap-around is shorter
+    /// (`*/50` minutes fires at 0 and 50: gaps 50 and 10 minutes).
+    public static var unevenStep: Self { Self("unevenStep") }
+    /// A step larger than the range it steps through, so only the first value matches (`*/90` minutes).
+    public static var stepLargerThanRange: Self { Self("stepLargerThanRange") }
+    /// Both day fields are restricted, so a day matches if EITHER matches (`0 0 1 * MON`: the 1st and Mondays).
+    public static var eitherDayField: Self { Self("eitherDayField") }
+    /// A day field such as `*/2` starts with `*`, so a day must match BOTH fields, unlike `1-31/2`.
+    public static var bothDayFields: Self { Self("bothDayFields") }
+    /// pg_cron reads the hours and days in UTC, not exchange (New York) time.
+    public static var evaluatedInUTC: Self { Self("evaluatedInUTC") }
+    /// A daylight-saving change in the chosen time zone skips or repeats a run.
+    public static var daylightSaving: Self { Self("daylightSaving") }
+    /// Day-of-month 29–31 that some of the schedule's months do not have; those months get no run from it.
+    public static var missingDays: Self { Self("missingDays") }
+    /// The schedule can never fire (`0 0 30 2 *`).
+    public static var neverFires: Self { Self("neverFires") }
+    /// Day-of-week 7 used for Sunday: fine in Vixie cron and pg_cron, not everywhere.
+    public static var sundayAsSeven: Self { Self("sundayAsSeven") }
+    /// A value listed more than once (overlapping ranges, duplicates, or 0 and 7 for Sunday).
+    public static var repeatedValues: Self { Self("repeatedValues") }
+    /// Minute `*` with a restricted hour: every minute of the hour, not once.
+    public static var everyMinuteOfHour: Self { Self("everyMinuteOfHour") }
+    /// The summary of the real firing pattern: runs per hour, day, week or year, and the gaps between runs.
+    public static var firingPattern: Self { Self("firingPattern") }
 }

@@ -4,33 +4,7 @@
 /// whole (a wrong number of fields, an unknown macro, pg_cron's `N seconds` form) have no ``field``.
 public struct CronParseError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong, as a stable code.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Value: String, Sendable, Hashable {
-            case wrongFieldCount, invalidValue, outOfRange, invalidStep, invalidRange, unsupportedSyntax, unknownMacro
-        }
-
-        private let value: Value
-        private init(_ value: Value) { self.value = value }
-
-        /// The expression does not have exactly five whitespace-separated fields (it may be empty).
-        public static let wrongFieldCount = Code(.wrongFieldCount)
-        /// A value is neither a number nor a name the field accepts, or a list item is empty.
-        public static let invalidValue = Code(.invalidValue)
-        /// A number lies outside the field's range (for example minute 75).
-        public static let outOfRange = Code(.outOfRange)
-        /// A step after `/` is missing, not a whole number, zero, or follows a single value (`5/15`).
-        public static let invalidStep = Code(.invalidStep)
-        /// A range is incomplete (`5-`), has more than two ends, uses `*` as an end, or runs backwards (`17-9`).
-        public static let invalidRange = Code(.invalidRange)
-        /// Syntax from another cron dialect: pg_cron's `N seconds` and `$`, Quartz's `?`, `L`, `W` and `#`,
-        /// or `@reboot`.
-        public static let unsupportedSyntax = Code(.unsupportedSyntax)
-        /// An `@` macro other than `@hourly`, `@daily`, `@midnight`, `@weekly`, `@monthly`, `@yearly`, `@annually`.
-        public static let unknownMacro = Code(.unknownMacro)
-
-        /// The code's name, for example `outOfRange`.
-        public var description: String { value.rawValue }
-    }
+    public typealias Code = StableCode<CronParseError>
 
     /// The error's code.
     public let code: Code
@@ -64,4 +38,22 @@ public struct CronParseError: Error, Sendable, Hashable, CustomStringConvertible
         guard let field, let fieldText else { return reason }
         return "\(field.name) field '\(fieldText)': \(reason)"
     }
+}
+
+extension CronParseError.Code {
+    /// The expression does not have exactly five whitespace-separated fields (it may be empty).
+    public static var wrongFieldCount: Self { Self("wrongFieldCount") }
+    /// A value is neither a number nor a name the field accepts, or a list item is empty.
+    public static var invalidValue: Self { Self("invalidValue") }
+    /// A number lies outside the field's range (for example minute 75).
+    public static var outOfRange: Self { Self("outOfRange") }
+    /// A step after `/` is missing, not a whole number, zero, or follows a single value (`5/15`).
+    public static var invalidStep: Self { Self("invalidStep") }
+    /// A range is incomplete (`5-`), has more than two ends, uses `*` as an end, or runs backwards (`17-9`).
+    public static var invalidRange: Self { Self("invalidRange") }
+    /// Syntax from another cron dialect: pg_cron's `N seconds` and `$`, Quartz's `?`, `L`, `W` and `#`,
+    /// or `@reboot`.
+    public static var unsupportedSyntax: Self { Self("unsupportedSyntax") }
+    /// An `@` macro other than `@hourly`, `@daily`, `@midnight`, `@weekly`, `@monthly`, `@yearly`, `@annually`.
+    public static var unknownMacro: Self { Self("unknownMacro") }
 }

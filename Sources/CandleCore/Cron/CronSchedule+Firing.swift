@@ -188,12 +188,12 @@ extension CronSchedule {
 
     /// The first day from `day` to the end of the month that passes the day rule.
     func nextMatchingDay(year: Int, month: Int, from day: Int) -> Int? {
-        let length = CronCivil.daysInMonth(year: year, month: month)
+        let length = CivilDate.daysInMonth(year: year, month: month)
         guard day <= length else { return nil }
         if !matchesEitherDayField, dayOfWeekSet.isEverything {
             return dayOfMonthSet.next(atOrAfter: day).flatMap { $0 <= length ? $0 : nil }
         }
-        var weekday = CronCivil.weekday(days: CronCivil.days(year: year, month: month, day: day))
+        var weekday = CivilDate.weekday(days: CivilDate.days(year: year, month: month, day: day))
         for candidate in day...length {
             if dayMatches(day: candidate, weekday: weekday) { return candidate }
             weekday = (weekday + 1) % 7

@@ -113,7 +113,7 @@ extension CronSchedule {
     }
 
     private func dayOfMonthStepFinding(_ item: CronItem, subject: String) -> CronLintFinding? {
-        let lengths = Set(monthSet.values.flatMap { $0 == 2 ? [28, 29] : [CronCivil.maximumDays(month: $0)] })
+        let lengths = Set(monthSet.values.flatMap { $0 == 2 ? [28, 29] : [CivilDate.maximumDays(month: $0)] })
         var lastDays = Set<Int>()
         var wraps = Set<Int>()
         for length in lengths {
@@ -256,7 +256,7 @@ extension CronSchedule {
         let days = Set(dayOfMonthSet.values)
         var parts: [String] = []
         for day in [31, 30] where days.contains(day) {
-            let lacking = monthSet.values.filter { CronCivil.maximumDays(month: $0) < day }
+            let lacking = monthSet.values.filter { CivilDate.maximumDays(month: $0) < day }
             guard !lacking.isEmpty else { continue }
             let names = CronFormat.list(lacking.map(CronNames.monthName))
             parts.append("\(names) \(lacking.count == 1 ? "has" : "have") no \(CronFormat.ordinal(day))")
@@ -274,7 +274,7 @@ extension CronSchedule {
     private func neverFiresFinding() -> CronLintFinding {
         let months = monthSet.values
         let monthList = CronFormat.list(months.map(CronNames.monthName), conjunction: "or")
-        let limits = Dictionary(grouping: months) { CronCivil.maximumDays(month: $0) }
+        let limits = Dictionary(grouping: months) { CivilDate.maximumDays(month: $0) }
         func phrase(_ limit: Int, _ group: [Int]) -> String {
             let names = CronFormat.list(group.map(CronNames.monthName))
             let verb = group.count == 1 ? "has" : "have"
@@ -295,8 +295,8 @@ extension CronSchedule {
     // MARK: - Time zones
 
     private static func isUTC(_ zone: CronZone) -> Bool {
-        let start = CronCivil.days(year: lintReferenceYear, month: 1, day: 1) * 86_400
-        let end = CronCivil.days(year: lintReferenceYear + 1, month: 1, day: 1) * 86_400
+        let start = CivilDate.days(year: lintReferenceYear, month: 1, day: 1) * 86_400
+        let end = CivilDate.days(year: lintReferenceYear + 1, month: 1, day: 1) * 86_400
         let transition = zone.timeZone.nextDaylightSavingTimeTransition(
             after: Date(timeIntervalSince1970: TimeInterval(start)))
         return zone.offset(at: start) == 0 && zone.offset(at: start + 182 * 86_400) == 0
@@ -331,9 +331,9 @@ extension CronSchedule {
     }
 
     private func daylightSavingFindings(_ zone: CronZone) -> [CronLintFinding] {
-        let end = TimeInterval(CronCivil.days(year: Self.lintReferenceYear + 1, month: 1, day: 1) * 86_400)
+        let end = TimeInterval(CivilDate.days(year: Self.lintReferenceYear + 1, month: 1, day: 1) * 86_400)
         var cursor = Date(
-            timeIntervalSince1970: TimeInterval(CronCivil.days(year: Self.lintReferenceYear, month: 1, day: 1) * 86_400)
+            timeIntervalSince1970: TimeInterval(CivilDate.days(year: Self.lintReferenceYear, month: 1, day: 1) * 86_400)
         )
         var findings: [CronLintFinding] = []
         while let change = zone.timeZone.nextDaylightSavingTimeTransition(after: cursor),
@@ -407,9 +407,9 @@ extension CronSchedule {
         for year in Self.lintReferenceYear..<(Self.lintReferenceYear + sampleYears) {
             var count = 0
             for month in 1...12 where monthSet.contains(month) {
-                for day in 1...CronCivil.daysInMonth(year: year, month: month) {
-                    let number = CronCivil.days(year: year, month: month, day: day)
-                    if dayMatches(day: day, weekday: CronCivil.weekday(days: number)) {
+                for day in 1...CivilDate.daysInMonth(year: year, month: month) {
+                    let number = CivilDate.days(year: year, month: month, day: day)
+                    if dayMatches(day: day, weekday: CivilDate.weekday(days: number)) {
                         matchingDays.append(number)
                         count += perDay
                     }

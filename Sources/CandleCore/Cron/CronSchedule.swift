@@ -79,7 +79,7 @@ public struct CronSchedule: Sendable, Hashable, Codable, CustomStringConvertible
     public func matches(_ date: Date, in timeZone: TimeZone = .gmt) -> Bool {
         let zone = CronZone(timeZone: timeZone)
         let wall = zone.wallTime(at: Int(date.timeIntervalSince1970.rounded(.down)))
-        let weekday = CronCivil.weekday(days: CronCivil.days(year: wall.year, month: wall.month, day: wall.day))
+        let weekday = CivilDate.weekday(days: CivilDate.days(year: wall.year, month: wall.month, day: wall.day))
         return minuteSet.contains(wall.minute) && hourSet.contains(wall.hour) && monthSet.contains(wall.month)
             && dayMatches(day: wall.day, weekday: weekday)
     }
@@ -136,6 +136,6 @@ public struct CronSchedule: Sendable, Hashable, Codable, CustomStringConvertible
     var canEverFire: Bool {
         if matchesEitherDayField { return true }
         let smallestDay = dayOfMonthSet.next(atOrAfter: 1) ?? 32
-        return monthSet.values.contains { CronCivil.maximumDays(month: $0) >= smallestDay }
+        return monthSet.values.contains { CivilDate.maximumDays(month: $0) >= smallestDay }
     }
 }

@@ -1,55 +1,5 @@
 internal import Foundation
 
-/// Proleptic Gregorian date arithmetic on plain integers (days since 1970-01-01), independent of `Calendar`.
-enum CronCivil {
-    /// Days from 1970-01-01 to the given date (negative before it).
-    static func days(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    /// The date `days` days after 1970-01-01.
-    static func date(days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    static func isLeapYear(_ year: Int) -> Bool {
-        year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-    }
-
-    static func daysInMonth(year: Int, month: Int) -> Int {
-        switch month {
-        case 2: isLeapYear(year) ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
-
-    /// The longest a month can be in any year (February: 29).
-    static func maximumDays(month: Int) -> Int { month == 2 ? 29 : daysInMonth(year: 2001, month: month) }
-
-    /// The weekday of a day number, 0 = Sunday … 6 = Saturday (1970-01-01 was a Thursday).
-    static func weekday(days: Int) -> Int { (days % 7 + 11) % 7 }
-
-    /// `value / divisor` rounded towards negative infinity.
-    static func floorDivide(_ value: Int, _ divisor: Int) -> Int {
-        let quotient = value / divisor
-        return (value % divisor != 0 && (value < 0) != (divisor < 0)) ? quotient - 1 : quotient
-    }
-}
-
 /// A local wall-clock minute. Fields may overflow (minute 60, hour 24, day 32) while searching; the search
 /// normalises them by moving on to the next hour, day or month.
 struct CronWallTime: Hashable, Comparable {
@@ -69,9 +19,9 @@ struct CronWallTime: Hashable, Comparable {
 
     /// The wall time of `localSeconds` (seconds since 1970-01-01T00:00 on the local clock), floored to the minute.
     init(localSeconds: Int) {
-        let days = CronCivil.floorDivide(localSeconds, 86_400)
+        let days = CivilDate.floorDivide(localSeconds, 86_400)
         let secondOfDay = localSeconds - days * 86_400
-        let date = CronCivil.date(days: days)
+        let date = CivilDate.date(days: days)
         self.init(
             year: date.year, month: date.month, day: date.day, hour: secondOfDay / 3600,
             minute: secondOfDay % 3600 / 60)
@@ -79,7 +29,7 @@ struct CronWallTime: Hashable, Comparable {
 
     /// Seconds since 1970-01-01T00:00 on the local clock (only meaningful for normalised values).
     var localSeconds: Int {
-        CronCivil.days(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60
+        CivilDate.days(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60
     }
 
     /// `HH:MM`.

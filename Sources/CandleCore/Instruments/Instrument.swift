@@ -145,43 +145,21 @@ extension [ContractMonth] {
 }
 
 /// An invalid instrument description or a price that does not fit an instrument.
-public struct InstrumentError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// What went wrong, as a stable code.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Value: String, Sendable, Hashable {
-            case invalidRoot, invalidTickSize, invalidPointValue, noContractMonths, unknownRoot, invalidPrice,
-                offTickGrid
-        }
-        private let value: Value
-        private init(_ value: Value) { self.value = value }
+public typealias InstrumentError = DomainError<Instrument>
 
-        /// The root is not 1–8 letters/digits starting with a letter.
-        public static let invalidRoot = Code(.invalidRoot)
-        /// The tick size is not a positive finite number.
-        public static let invalidTickSize = Code(.invalidTickSize)
-        /// The point value is not a positive finite number.
-        public static let invalidPointValue = Code(.invalidPointValue)
-        /// No contract month was given.
-        public static let noContractMonths = Code(.noContractMonths)
-        /// No instrument with that root is known.
-        public static let unknownRoot = Code(.unknownRoot)
-        /// A price is NaN or infinite.
-        public static let invalidPrice = Code(.invalidPrice)
-        /// A price is not a multiple of the tick size.
-        public static let offTickGrid = Code(.offTickGrid)
-
-        public var description: String { value.rawValue }
-    }
-
-    /// The error's code.
-    public let code: Code
-    /// A plain-words explanation.
-    public let message: String
-
-    init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
+extension InstrumentError.Code {
+    /// The root is not 1–8 letters/digits starting with a letter.
+    public static var invalidRoot: Self { Self("invalidRoot") }
+    /// The tick size is not a positive finite number.
+    public static var invalidTickSize: Self { Self("invalidTickSize") }
+    /// The point value is not a positive finite number.
+    public static var invalidPointValue: Self { Self("invalidPointValue") }
+    /// No contract month was given.
+    public static var noContractMonths: Self { Self("noContractMonths") }
+    /// No instrument with that root is known.
+    public static var unknownRoot: Self { Self("unknownRoot") }
+    /// A price is NaN or infinite.
+    public static var invalidPrice: Self { Self("invalidPrice") }
+    /// A price is not a multiple of the tick size.
+    public static var offTickGrid: Self { Self("offTickGrid") }
 }

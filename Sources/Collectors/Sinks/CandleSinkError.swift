@@ -1,59 +1,15 @@
 public import CandleCore
 
-/// A sink failure: a stable ``Code`` to branch on, the `Series` concerned (when one is), a message for logs, and the
+/// A sink failure: a stable ``Code`` to branch on, the ``Series`` concerned (when one is), a message for logs, and the
 /// underlying error.
 ///
 /// The message never contains a password: connection strings appear only in their redacted form
-/// (`PostgresConnectionString.redact(_:)`) and every secret of the sink's configuration is scrubbed from the text of
+/// (``PostgresConnectionString/redact(_:)``) and every secret of the sink's configuration is scrubbed from the text of
 /// underlying errors when the error is created.
-public struct CandleSinkError: Error, Sendable, CustomStringConvertible {
+public struct CandleSinkError: CodedError, Sendable {
     /// What went wrong, as a closed set of values that can grow without breaking `switch` statements
     /// (compare with `==`, or `switch` with a `default` branch).
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Base: String, Sendable, Hashable {
-            case invalidCandle
-            case unavailable
-            case writeFailed
-            case readFailed
-            case corruptData
-            case migrationFailed
-            case backpressure
-            case closed
-            case invalidConfiguration
-        }
-
-        private let base: Base
-
-        private init(_ base: Base) {
-            self.base = base
-        }
-
-        /// A candle breaks an invariant or a storage limit; the whole batch was refused and nothing was written.
-        /// ``CandleSinkError/underlying`` is the `CandleValidationError` when `Candle.validate()` failed.
-        public static let invalidCandle = Code(.invalidCandle)
-        /// The backend cannot be reached right now (server down, connection lost, lock held); retrying later may
-        /// succeed.
-        public static let unavailable = Code(.unavailable)
-        /// The backend refused or failed the write (SQL error, disk full, permission denied).
-        public static let writeFailed = Code(.writeFailed)
-        /// A query failed.
-        public static let readFailed = Code(.readFailed)
-        /// Stored data cannot be read back (a malformed line in the middle of a file, a spill record with a bad
-        /// checksum followed by good ones); nothing was changed.
-        public static let corruptData = Code(.corruptData)
-        /// Creating or upgrading the database tables failed (e.g. an old table holds duplicate keys, so its unique
-        /// key cannot be added).
-        public static let migrationFailed = Code(.migrationFailed)
-        /// A buffer's memory and spill file are full: the batch was **not** accepted; keep it and try again later.
-        public static let backpressure = Code(.backpressure)
-        /// The sink was closed.
-        public static let closed = Code(.closed)
-        /// The configuration is unusable (a schema name that is not a plain identifier, a directory that cannot be
-        /// created, ...).
-        public static let invalidConfiguration = Code(.invalidConfiguration)
-
-        public var description: String { base.rawValue }
-    }
+    public typealias Code = StableCode<CandleSinkError>
 
     /// The kind of failure.
     public let code: Code
@@ -72,14 +28,8 @@ public struct CandleSinkError: Error, Sendable, CustomStringConvertible {
     ) {
         self.code = code
         self.series = series
-        var text = message
-        if let underlying {
-            text += ": \(underlying)"
-        }
-        for secret in secrets where !secret.isEmpty {
-            text = text.replacing(secret, with: "***")
-        }
-        self.message = text
+        let text = underlying.map { "\(message): \($0)" } ?? message
+        self.message = SecretRedaction.redact(text, secrets)
         self.underlying = underlying
     }
 
@@ -103,4 +53,30 @@ public struct CandleSinkError: Error, Sendable, CustomStringConvertible {
         }
         return "CandleSinkError.\(code): \(message)"
     }
+}
+
+extension CandleSinkError.Code {
+    /// A candle breaks an invariant or a storage limit; the whole batch was refused and nothing was written.
+    /// ``CandleSinkError/underlying`` is the `CandleValidationError` when ``Candle/validate()`` failed.
+    public static var invalidCandle: Self { Self("invalidCandle") }
+    /// The backend cannot be reached right now (server down, connection lost, lock held); retrying later may
+    /// succeed.
+    public static var unavailable: Self { Self("unavailable") }
+    /// The backend refused or failed the write (SQL error, disk full, permission denied).
+    public static var writeFailed: Self { Self("writeFailed") }
+    /// A query failed.
+    public static var readFailed: Self { Self("readFailed") }
+    /// Stored data cannot be read back (a malformed line in the middle of a file, a spill record with a bad
+    /// checksum followed by good ones); nothing was changed.
+    public static var corruptData: Self { Self("corruptData") }
+    /// Creating or upgrading the database tables failed (e.g. an old table holds duplicate keys, so its unique
+    /// key cannot be added).
+    public static var migrationFailed: Self { Self("migrationFailed") }
+    /// A buffer's memory and spill file are full: the batch was **not** accepted; keep it and try again later.
+    public static var backpressure: Self { Self("backpressure") }
+    /// The sink was closed.
+    public static var closed: Self { Self("closed") }
+    /// The configuration is unusable (a schema name that is not a plain identifier, a directory that cannot be
+    /// created, ...).
+    public static var invalidConfiguration: Self { Self("invalidConfiguration") }
 }

@@ -70,37 +70,9 @@ public protocol CandleSource: Sendable {
 }
 
 /// A ``CandleSource`` failure: a code to branch on, a message for people (never a token), and the chart if any.
-public struct CandleSourceError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct CandleSourceError: CodedError, Sendable, Hashable {
     /// What went wrong.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        enum Value: String, Sendable, Hashable {
-            case unknownSymbol, notSupported, unauthorized, rateLimited, timeout, unavailable, protocolViolation,
-                closed, invalidRequest
-        }
-        let value: Value
-        init(_ value: Value) { self.value = value }
-
-        /// The broker does not know the symbol (`UnknownSymbol`), or the contract is not listed yet.
-        public static let unknownSymbol = Code(.unknownSymbol)
-        /// The broker refuses the chart type or the user has no data plan (`OperationNotSupported`, `NoServicePlan`).
-        public static let notSupported = Code(.notSupported)
-        /// The token was refused (401) even after renewal.
-        public static let unauthorized = Code(.unauthorized)
-        /// A user-level limit (429) or a captcha penalty: wait before trying again.
-        public static let rateLimited = Code(.rateLimited)
-        /// No answer within the request timeout.
-        public static let timeout = Code(.timeout)
-        /// The server cannot be reached or the connection broke; the request may be retried.
-        public static let unavailable = Code(.unavailable)
-        /// The server broke the protocol (malformed frame, unexpected shape).
-        public static let protocolViolation = Code(.protocolViolation)
-        /// The source was closed.
-        public static let closed = Code(.closed)
-        /// The request itself is wrong (empty range, a status 400 from the server).
-        public static let invalidRequest = Code(.invalidRequest)
-
-        public var description: String { value.rawValue }
-    }
+    public typealias Code = StableCode<CandleSourceError>
 
     /// What went wrong.
     public let code: Code
@@ -125,4 +97,25 @@ public struct CandleSourceError: Error, Sendable, Hashable, CustomStringConverti
         if let chart { return "\(chart): \(message) [\(code)]" }
         return "\(message) [\(code)]"
     }
+}
+
+extension CandleSourceError.Code {
+    /// The broker does not know the symbol (`UnknownSymbol`), or the contract is not listed yet.
+    public static var unknownSymbol: Self { Self("unknownSymbol") }
+    /// The broker refuses the chart type or the user has no data plan (`OperationNotSupported`, `NoServicePlan`).
+    public static var notSupported: Self { Self("notSupported") }
+    /// The token was refused (401) even after renewal.
+    public static var unauthorized: Self { Self("unauthorized") }
+    /// A user-level limit (429) or a captcha penalty: wait before trying again.
+    public static var rateLimited: Self { Self("rateLimited") }
+    /// No answer within the request timeout.
+    public static var timeout: Self { Self("timeout") }
+    /// The server cannot be reached or the connection broke; the request may be retried.
+    public static var unavailable: Self { Self("unavailable") }
+    /// The server broke the protocol (malformed frame, unexpected shape).
+    public static var protocolViolation: Self { Self("protocolViolation") }
+    /// The source was closed.
+    public static var closed: Self { Self("closed") }
+    /// The request itself is wrong (empty range, a status 400 from the server).
+    public static var invalidRequest: Self { Self("invalidRequest") }
 }

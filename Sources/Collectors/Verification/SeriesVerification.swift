@@ -122,43 +122,21 @@ public struct SeriesVerification: Sendable, Hashable {
     public var isComplete: Bool { failure == nil && missing == 0 && duplicates.isEmpty && nonFinal.isEmpty }
 }
 
-/// Why a series could not be verified or repaired.
-public struct VerificationError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// What went wrong, as a stable code.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Value: String, Sendable, Hashable {
-            case invalidRequest, storeUnavailable, confirmedEmptyFailed, sourceFailed, writeFailed
-        }
-        private let value: Value
-        private init(_ value: Value) { self.value = value }
+/// Why a series could not be verified or repaired. The message includes the underlying error's text (never a password:
+/// sink and source errors are already redacted).
+public typealias VerificationError = TaggedDomainError<Verifier>
 
-        /// The request itself is wrong (an empty range, no series).
-        public static let invalidRequest = Code(.invalidRequest)
-        /// The stored bars could not be read (sink unreachable, file unreadable or corrupt).
-        public static let storeUnavailable = Code(.storeUnavailable)
-        /// The confirmed-empty lookup failed.
-        public static let confirmedEmptyFailed = Code(.confirmedEmptyFailed)
-        /// Repair: the candle source failed (after retries, for transient errors).
-        public static let sourceFailed = Code(.sourceFailed)
-        /// Repair: the sink refused or failed the write.
-        public static let writeFailed = Code(.writeFailed)
-
-        public var description: String { value.rawValue }
-    }
-
-    /// The error's code.
-    public let code: Code
-    /// What went wrong and what to do about it; includes the underlying error's text (never a password: sink and
-    /// source errors are already redacted).
-    public let message: String
-
-    /// Creates an error.
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(message) [\(code)]" }
+extension VerificationError.Code {
+    /// The request itself is wrong (an empty range, no series).
+    public static var invalidRequest: Self { Self("invalidRequest") }
+    /// The stored bars could not be read (sink unreachable, file unreadable or corrupt).
+    public static var storeUnavailable: Self { Self("storeUnavailable") }
+    /// The confirmed-empty lookup failed.
+    public static var confirmedEmptyFailed: Self { Self("confirmedEmptyFailed") }
+    /// Repair: the candle source failed (after retries, for transient errors).
+    public static var sourceFailed: Self { Self("sourceFailed") }
+    /// Repair: the sink refused or failed the write.
+    public static var writeFailed: Self { Self("writeFailed") }
 }
 
 /// UTC text for reports: `2025-12-03 14:05`.

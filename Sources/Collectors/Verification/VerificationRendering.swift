@@ -41,18 +41,7 @@ extension VerificationReport {
 
         let limit = max(0, maximumRanges)
         func section(_ title: String, _ items: (SeriesVerification) -> [String]) {
-            let entries = series.compactMap { result -> (Series, [String])? in
-                let texts = items(result)
-                return texts.isEmpty ? nil : (result.series, texts)
-            }
-            guard !entries.isEmpty else { return }
-            lines.append("")
-            lines.append(title)
-            for (series, texts) in entries {
-                lines.append("  \(series):")
-                for text in texts.prefix(limit) { lines.append("    \(text)") }
-                if texts.count > limit { lines.append("    … and \(texts.count - limit) more") }
-            }
+            lines += TextTable.section(title, series.map { ($0.series, items($0)) }, limit: limit)
         }
         section("Missing ranges:") { $0.missingRanges.map(\.description) }
         section("Duplicates (more than one row at one bar start):") { $0.duplicates.map(\.description) }
@@ -92,31 +81,12 @@ extension RepairReport {
         }
         lines.append(contentsOf: TextTable.render(header: header, rows: rows))
         let limit = max(0, maximumRanges)
-        let missing = series.filter { !$0.stillMissing.isEmpty }
-        if !missing.isEmpty {
-            lines.append("")
-            lines.append(
-                hasFailures
-                    ? "Still missing (the broker returned no bars, or a request below failed):"
-                    : "Still missing (the broker returned no bars):")
-            for repair in missing {
-                lines.append("  \(repair.series):")
-                for range in repair.stillMissing.prefix(limit) { lines.append("    \(range)") }
-                if repair.stillMissing.count > limit {
-                    lines.append("    … and \(repair.stillMissing.count - limit) more")
-                }
-            }
-        }
-        let failed = series.filter { !$0.failures.isEmpty }
-        if !failed.isEmpty {
-            lines.append("")
-            lines.append("Failures:")
-            for repair in failed {
-                lines.append("  \(repair.series):")
-                for failure in repair.failures.prefix(limit) { lines.append("    \(failure)") }
-                if repair.failures.count > limit { lines.append("    … and \(repair.failures.count - limit) more") }
-            }
-        }
+        lines += TextTable.section(
+            hasFailures
+                ? "Still missing (the broker returned no bars, or a request below failed):"
+                : "Still missing (the broker returned no bars):",
+            series.map { ($0.series, $0.stillMissing.map { "\($0)" }) }, limit: limit)
+        lines += TextTable.section("Failures:", series.map { ($0.series, $0.failures.map { "\($0)" }) }, limit: limit)
         lines.append("")
         lines.append("After repair:")
         return lines.joined(separator: "\n") + "\n" + after.renderTable(maximumRanges: maximumRanges)
@@ -143,6 +113,20 @@ enum TextTable {
             .trimmingSuffixSpaces()
         }
     }
+
+    /// A blank line and `title`, then each series that has items with its items indented below it (at most `limit`
+    /// per series, then "… and M more"); nothing when no series has items.
+    static func section(_ title: String, _ entries: [(series: Series, items: [String])], limit: Int) -> [String] {
+        let entries = entries.filter { !$0.items.isEmpty }
+        guard !entries.isEmpty else { return [] }
+        var lines = ["", title]
+        for (series, items) in entries {
+            lines.append("  \(series):")
+            lines += items.prefix(limit).map { "    \($0)" }
+            if items.count > limit { lines.append("    … and \(items.count - limit) more") }
+        }
+        return lines
+    }
 }
 
 extension String {
@@ -158,10 +142,27 @@ enum VerificationJSON {
     static func encode(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase  // nonFinal → non_final, exitCode → exit_code, ...
         encoder.dateEncodingStrategy = .iso8601
         // Plain structs of strings, numbers, booleans and dates: encoding cannot fail.
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    /// An optional that is written as `null` when absent (synthesized `Encodable` leaves absent optionals out), so
+    /// every field of the stable JSON shapes is always present.
+    @propertyWrapper
+    struct NullWhenAbsent<Value: Encodable>: Encodable {
+        var wrappedValue: Value?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            if let wrappedValue {
+                try container.encode(wrappedValue)
+            } else {
+                try container.encodeNil()
+            }
+        }
     }
 
     struct Range: Encodable {
@@ -211,7 +212,7 @@ enum VerificationJSON {
         let duplicateBars: [Duplicate]
         let nonFinalStarts: [Date]
         let unexpectedStarts: [Date]
-        let error: Failure?
+        @NullWhenAbsent var error: Failure?
 
         init(_ result: SeriesVerification) {
             series = result.series.description
@@ -233,69 +234,6 @@ enum VerificationJSON {
             unexpectedStarts = result.unexpected
             error = result.failure.map(Failure.init)
         }
-
-        // Encode `error` as null when absent, so every field is always present.
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(series, forKey: .series)
-            try container.encode(root, forKey: .root)
-            try container.encode(timeframe, forKey: .timeframe)
-            try container.encode(verified, forKey: .verified)
-            try container.encode(complete, forKey: .complete)
-            try container.encode(expected, forKey: .expected)
-            try container.encode(stored, forKey: .stored)
-            try container.encode(missing, forKey: .missing)
-            try container.encode(duplicates, forKey: .duplicates)
-            try container.encode(nonFinal, forKey: .nonFinal)
-            try container.encode(unexpected, forKey: .unexpected)
-            try container.encode(confirmedEmpty, forKey: .confirmedEmpty)
-            try container.encode(notDue, forKey: .notDue)
-            try container.encode(missingRanges, forKey: .missingRanges)
-            try container.encode(duplicateBars, forKey: .duplicateBars)
-            try container.encode(nonFinalStarts, forKey: .nonFinalStarts)
-            try container.encode(unexpectedStarts, forKey: .unexpectedStarts)
-            try container.encode(error, forKey: .error)
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case series, root, timeframe, verified, complete, expected, stored, missing, duplicates
-            case nonFinal = "non_final"
-            case unexpected
-            case confirmedEmpty = "confirmed_empty"
-            case notDue = "not_due"
-            case missingRanges = "missing_ranges"
-            case duplicateBars = "duplicate_bars"
-            case nonFinalStarts = "non_final_starts"
-            case unexpectedStarts = "unexpected_starts"
-            case error
-        }
-    }
-
-    struct Totals: Encodable {
-        let expected: Int
-        let stored: Int
-        let missing: Int
-        let duplicates: Int
-        let nonFinal: Int
-        let unexpected: Int
-        let confirmedEmpty: Int
-
-        init(_ totals: VerificationReport.Totals) {
-            expected = totals.expected
-            stored = totals.stored
-            missing = totals.missing
-            duplicates = totals.duplicates
-            nonFinal = totals.nonFinal
-            unexpected = totals.unexpected
-            confirmedEmpty = totals.confirmedEmpty
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case expected, stored, missing, duplicates
-            case nonFinal = "non_final"
-            case unexpected
-            case confirmedEmpty = "confirmed_empty"
-        }
     }
 
     struct Report: Encodable {
@@ -305,7 +243,7 @@ enum VerificationJSON {
         let store: String
         let complete: Bool
         let exitCode: Int32
-        let totals: Totals
+        let totals: VerificationReport.Totals
         let series: [SeriesResult]
 
         init(_ report: VerificationReport) {
@@ -315,21 +253,15 @@ enum VerificationJSON {
             store = report.store
             complete = report.isComplete
             exitCode = report.exitCode
-            totals = Totals(report.totals)
+            totals = report.totals
             series = report.series.map(SeriesResult.init)
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case from, to, now, store, complete
-            case exitCode = "exit_code"
-            case totals, series
         }
     }
 
     struct RepairFailureJSON: Encodable {
-        let symbol: String?
-        let from: Date?
-        let to: Date?
+        @NullWhenAbsent var symbol: String?
+        @NullWhenAbsent var from: Date?
+        @NullWhenAbsent var to: Date?
         let attempts: Int
         let code: String
         let message: String
@@ -342,18 +274,6 @@ enum VerificationJSON {
             code = failure.error.code.description
             message = failure.error.message
         }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(symbol, forKey: .symbol)
-            try container.encode(from, forKey: .from)
-            try container.encode(to, forKey: .to)
-            try container.encode(attempts, forKey: .attempts)
-            try container.encode(code, forKey: .code)
-            try container.encode(message, forKey: .message)
-        }
-
-        enum CodingKeys: String, CodingKey { case symbol, from, to, attempts, code, message }
     }
 
     struct SeriesRepairJSON: Encodable {
@@ -376,13 +296,6 @@ enum VerificationJSON {
             stillMissingRanges = repair.stillMissing.map(Range.init)
             failures = repair.failures.map(RepairFailureJSON.init)
         }
-
-        enum CodingKeys: String, CodingKey {
-            case series, requested, requests, fetched, written
-            case stillMissing = "still_missing"
-            case stillMissingRanges = "still_missing_ranges"
-            case failures
-        }
     }
 
     struct Repair: Encodable {
@@ -404,14 +317,6 @@ enum VerificationJSON {
             series = repair.series.map(SeriesRepairJSON.init)
             before = Report(repair.before)
             after = Report(repair.after)
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case complete
-            case exitCode = "exit_code"
-            case fetched, written
-            case stillMissing = "still_missing"
-            case series, before, after
         }
     }
 }

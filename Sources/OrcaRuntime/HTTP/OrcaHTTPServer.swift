@@ -1,3 +1,4 @@
+public import CandleCore
 public import Logging
 public import NIOCore
 internal import NIOHTTP1
@@ -264,32 +265,11 @@ private final class RequestTimeoutHandler: ChannelInboundHandler {
 }
 
 /// A failure of ``OrcaHTTPServer``.
-public struct OrcaHTTPServerError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// What went wrong, as a stable code.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Value: String {
-            case bindFailed, stopped
-        }
-        private let value: Value
-        private init(_ value: Value) { self.value = value }
+public typealias OrcaHTTPServerError = DomainError<OrcaHTTPServer>
 
-        /// The address could not be bound (port taken, unknown host).
-        public static let bindFailed = Code(.bindFailed)
-        /// The server was shut down.
-        public static let stopped = Code(.stopped)
-
-        public var description: String { value.rawValue }
-    }
-
-    /// The error's code.
-    public let code: Code
-    /// A plain-words explanation.
-    public let message: String
-
-    init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
+extension OrcaHTTPServerError.Code {
+    /// The address could not be bound (port taken, unknown host).
+    public static var bindFailed: Self { Self("bindFailed") }
+    /// The server was shut down.
+    public static var stopped: Self { Self("stopped") }
 }

@@ -131,13 +131,14 @@ public struct OrcaLogHandler: LogHandler {
             if let error { line += " error=\(HumanText.quotedIfNeeded(error))" }
             return line
         case .json:
-            var line = "{\"ts\":\(JSONText.string(timestamp)),\"level\":\(JSONText.string(event.level.rawValue))"
-            line += ",\"label\":\(JSONText.string(label)),\"msg\":\(JSONText.string(message))"
+            var line = "{\"ts\":\(JSONString.literal(timestamp))"
+            line += ",\"level\":\(JSONString.literal(event.level.rawValue))"
+            line += ",\"label\":\(JSONString.literal(label)),\"msg\":\(JSONString.literal(message))"
             for (key, value) in entries {
                 let name = Self.reservedJSONKeys.contains(key) ? "meta_" + key : key
-                line += ",\(JSONText.string(name)):\(JSONText.value(value))"
+                line += ",\(JSONString.literal(name)):\(JSONText.value(value))"
             }
-            if let error { line += ",\"error\":\(JSONText.string(error))" }
+            if let error { line += ",\"error\":\(JSONString.literal(error))" }
             return line + "}"
         }
     }
@@ -151,28 +152,11 @@ enum LogTimestamp {
         let totalMilliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
         let milliseconds = Int(((totalMilliseconds % 1000) + 1000) % 1000)
         let totalSeconds = (totalMilliseconds - Int64(milliseconds)) / 1000
-        let days = Int(floorDivide(totalSeconds, 86_400))
+        let days = Int(CivilDate.floorDivide(totalSeconds, 86_400))
         let secondOfDay = Int(totalSeconds - Int64(days) * 86_400)
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = CivilDate.date(days: days)
         return pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T" + pad(secondOfDay / 3600, 2) + ":"
             + pad(secondOfDay % 3600 / 60, 2) + ":" + pad(secondOfDay % 60, 2) + "." + pad(milliseconds, 3) + "Z"
-    }
-
-    private static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
-        value >= 0 ? value / divisor : -((-value + divisor - 1) / divisor)
-    }
-
-    /// Howard Hinnant's days-from-civil inverse (proleptic Gregorian, 1970-01-01 = day 0).
-    private static func civil(fromDays days: Int) -> (Int, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     private static func pad(_ value: Int, _ width: Int) -> String {
@@ -200,43 +184,22 @@ enum HumanText {
         let plain =
             !text.isEmpty
             && !text.unicodeScalars.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0.value < 0x20 || $0 == "\\" }
-        return plain ? text : JSONText.string(text)
+        return plain ? text : JSONString.literal(text)
     }
 }
 
 /// Minimal JSON text encoding (strings, metadata values).
 enum JSONText {
-    static func string(_ text: String) -> String {
-        var result = "\""
-        result.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
-    }
-
     static func value(_ value: Logger.MetadataValue) -> String {
         switch value {
-        case .string(let text): return string(text)
-        case .stringConvertible(let convertible): return string(convertible.description)
+        case .string(let text): return JSONString.literal(text)
+        case .stringConvertible(let convertible): return JSONString.literal(convertible.description)
         case .array(let array): return "[" + array.map(Self.value).joined(separator: ",") + "]"
         case .dictionary(let dictionary):
-            return "{"
-                + dictionary.sorted { $0.key < $1.key }.map { "\(string($0.key)):\(Self.value($0.value))" }.joined(
-                    separator: ",") + "}"
+            let members = dictionary.sorted { $0.key < $1.key }.map {
+                "\(JSONString.literal($0.key)):\(Self.value($0.value))"
+            }
+            return "{" + members.joined(separator: ",") + "}"
         }
     }
 }

@@ -1,4 +1,5 @@
 import Collectors
+internal import CandleCore
 internal import Foundation
 
 /// Helpers for libpq connection strings — URIs (`postgres://user:pass@host:5432/db?sslmode=require`) and
@@ -10,7 +11,7 @@ public enum PostgresConnectionString {
         var text = connectionString
         // Replace from the end so earlier ranges stay valid.
         for range in passwordRanges(in: connectionString).sorted(by: { $0.lowerBound > $1.lowerBound }) {
-            text.replaceSubrange(range, with: "***")
+            text.replaceSubrange(range, with: SecretRedaction.mask)
         }
         return text
     }
@@ -31,7 +32,7 @@ public enum PostgresConnectionString {
             }
         }
         // Longest first, so a secret containing another is replaced whole.
-        return secrets.filter { !$0.isEmpty && $0 != "***" }.sorted { $0.count > $1.count }
+        return secrets.filter { !$0.isEmpty && $0 != SecretRedaction.mask }.sorted { $0.count > $1.count }
     }
 
     static func isURI(_ connectionString: String) -> Bool {

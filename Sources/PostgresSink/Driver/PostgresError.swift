@@ -1,45 +1,16 @@
 import Collectors
+public import CandleCore
+
 /// An error from the PostgreSQL client: a stable ``Code`` to branch on, a message for logs and, for server
 /// errors, the five-character SQLSTATE.
 ///
 /// Messages never contain the password of the connection string: the connection scrubs it from every libpq
 /// message, and connection strings are only ever shown in their redacted form
 /// (``PostgresConnectionString/redact(_:)``).
-public struct PostgresError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct PostgresError: CodedError, Sendable, Hashable {
     /// What went wrong, as a closed set of values that can grow without breaking `switch` statements
     /// (compare with `==`, or `switch` with a `default` branch).
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Base: String, Sendable, Hashable {
-            case invalidURL
-            case connectionFailed
-            case connectionLost
-            case queryFailed
-            case invalidParameters
-            case unsupportedResult
-        }
-
-        private let base: Base
-
-        private init(_ base: Base) {
-            self.base = base
-        }
-
-        /// The connection string could not be parsed by libpq.
-        public static let invalidURL = Code(.invalidURL)
-        /// Connecting failed: refused, unreachable, timed out, authentication rejected, database missing, ...
-        public static let connectionFailed = Code(.connectionFailed)
-        /// An established connection broke; open a new one.
-        public static let connectionLost = Code(.connectionLost)
-        /// The server rejected the statement; ``PostgresError/sqlState`` says why (e.g. `42601` syntax error,
-        /// `23505` unique violation).
-        public static let queryFailed = Code(.queryFailed)
-        /// The statement or a parameter cannot be sent (contains a NUL character, or too many parameters).
-        public static let invalidParameters = Code(.invalidParameters)
-        /// The statement produced a result this API does not handle (`COPY ... FROM STDIN`/`TO STDOUT`).
-        public static let unsupportedResult = Code(.unsupportedResult)
-
-        public var description: String { base.rawValue }
-    }
+    public typealias Code = StableCode<PostgresError>
 
     /// The kind of failure.
     public let code: Code
@@ -51,11 +22,7 @@ public struct PostgresError: Error, Sendable, Hashable, CustomStringConvertible 
     /// Creates an error, removing every occurrence of each non-empty `secret` from `message`.
     package init(_ code: Code, _ message: String, sqlState: String? = nil, redacting secrets: [String] = []) {
         self.code = code
-        var text = message
-        for secret in secrets where !secret.isEmpty {
-            text = text.replacing(secret, with: "***")
-        }
-        self.message = text
+        self.message = SecretRedaction.redact(message, secrets)
         self.sqlState = sqlState
     }
 
@@ -65,4 +32,20 @@ public struct PostgresError: Error, Sendable, Hashable, CustomStringConvertible 
         }
         return "PostgresError.\(code): \(message)"
     }
+}
+
+extension PostgresError.Code {
+    /// The connection string could not be parsed by libpq.
+    public static var invalidURL: Self { Self("invalidURL") }
+    /// Connecting failed: refused, unreachable, timed out, authentication rejected, database missing, ...
+    public static var connectionFailed: Self { Self("connectionFailed") }
+    /// An established connection broke; open a new one.
+    public static var connectionLost: Self { Self("connectionLost") }
+    /// The server rejected the statement; ``PostgresError/sqlState`` says why (e.g. `42601` syntax error,
+    /// `23505` unique violation).
+    public static var queryFailed: Self { Self("queryFailed") }
+    /// The statement or a parameter cannot be sent (contains a NUL character, or too many parameters).
+    public static var invalidParameters: Self { Self("invalidParameters") }
+    /// The statement produced a result this API does not handle (`COPY ... FROM STDIN`/`TO STDOUT`).
+    public static var unsupportedResult: Self { Self("unsupportedResult") }
 }

@@ -1,3 +1,4 @@
+internal import CandleCore
 internal import CCurl
 public import Foundation
 

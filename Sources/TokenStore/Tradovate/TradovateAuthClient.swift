@@ -149,7 +149,7 @@ public struct TradovateAuthClient: TradovateAuthenticating {
             do {
                 response = try await http.send(.init(method: method, url: url, headers: headers, body: payload))
             } catch let error as CurlHTTPError {
-                throw TokenStoreError(.transport, login: login, "\(path): \(Self.scrub("\(error)", secrets))")
+                throw TokenStoreError(.transport, login: login, "\(path): \(SecretRedaction.redact("\(error)", secrets))")
             }
             switch response.status {
             case 200..<300: break
@@ -211,7 +211,4 @@ public struct TradovateAuthClient: TradovateAuthenticating {
         return (try? Date(text, strategy: fractional)) ?? (try? Date(text, strategy: .iso8601))
     }
 
-    static func scrub(_ text: String, _ secrets: [String]) -> String {
-        secrets.filter { !$0.isEmpty }.reduce(text) { $0.replacingOccurrences(of: $1, with: "***") }
-    }
 }

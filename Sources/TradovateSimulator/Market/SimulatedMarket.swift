@@ -117,14 +117,9 @@ public final class SimulatedMarket: Sendable {
         var days = NewYorkDayCache()
         let firstIndex = output.count
         var current: AggregateBar? = nil
-        var previousClose = stream.closeTicks(lo - 1, minuteOfDay: days.minuteOfDay(epochMinute: lo - 1))
-        var m = lo
-        while m < fullHi {
-            let tod = days.minuteOfDay(epochMinute: m)
-            let close = stream.closeTicks(m, minuteOfDay: tod)
-            let bar = stream.bar(m, minuteOfDay: tod, open: previousClose, close: close)
-            previousClose = close
-            let start = NewYorkTime.floorDiv(m, n64) * n64
+        // Adds the minute starting at epoch minute `minute` to its grid bar, starting a new bar when it is the first.
+        func add(_ bar: MinuteBar, at minute: Int64) {
+            let start = NewYorkTime.floorDiv(minute, n64) * n64
             if current?.start == start {
                 current!.absorb(bar)
             } else {
@@ -132,6 +127,15 @@ public final class SimulatedMarket: Sendable {
                 current = AggregateBar(
                     start: start, minutes: n, tradeDate: span.tradeDate, contract: stream.contract, first: bar)
             }
+        }
+        var previousClose = stream.closeTicks(lo - 1, minuteOfDay: days.minuteOfDay(epochMinute: lo - 1))
+        var m = lo
+        while m < fullHi {
+            let tod = days.minuteOfDay(epochMinute: m)
+            let close = stream.closeTicks(m, minuteOfDay: tod)
+            let bar = stream.bar(m, minuteOfDay: tod, open: previousClose, close: close)
+            previousClose = close
+            add(bar, at: m)
             m += 1
         }
         if let partialMinute {
@@ -139,14 +143,7 @@ public final class SimulatedMarket: Sendable {
             if let bar = stream.partialBar(
                 partialMinute, bar: full, beforeMillis: Int(nowMillis - partialMinute * 60_000))
             {
-                let start = NewYorkTime.floorDiv(partialMinute, n64) * n64
-                if current?.start == start {
-                    current!.absorb(bar)
-                } else {
-                    if let done = current { output.append(done) }
-                    current = AggregateBar(
-                        start: start, minutes: n, tradeDate: span.tradeDate, contract: stream.contract, first: bar)
-                }
+                add(bar, at: partialMinute)
             }
         }
         if let done = current { output.append(done) }

@@ -1,6 +1,8 @@
 public import TokenStore
 public import PostgresSink
 import Collectors
+internal import CandleCore
+
 /// A PostgreSQL connection for async code: an actor that owns one ``PostgresConnection`` and runs every blocking
 /// libpq call on its own dispatch queue, never on Swift's cooperative thread pool.
 ///
@@ -13,6 +15,8 @@ import Collectors
 /// let db = PostgresClient(url: "postgres://orca:secret@127.0.0.1:5432/orca")
 /// let result = try await db.execute("SELECT close FROM candles WHERE symbol = $1", parameters: ["BTCUSDT"])
 /// ```
+extension PostgresConnection: ReopenableConnection {}
+
 public actor PostgresClient {
     /// The connection string with its password masked; safe to log.
     public nonisolated let redactedURL: String
@@ -23,7 +27,7 @@ public actor PostgresClient {
 
     private nonisolated let url: String
     private nonisolated let executor: BlockingIOExecutor
-    private var connection: PostgresConnection?
+    private var slot: ConnectionSlot<PostgresConnection>
 
     /// Runs this actor's methods on its private queue, so blocking calls stay off the cooperative pool.
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
@@ -38,15 +42,18 @@ public actor PostgresClient {
         self.connectTimeout = connectTimeout
         self.applicationName = applicationName
         self.executor = BlockingIOExecutor(label: "orca.postgres")
+        self.slot = ConnectionSlot {
+            try PostgresConnection(url: url, connectTimeout: connectTimeout, applicationName: applicationName)
+        }
     }
 
     /// `true` while a usable connection is open.
-    public var isConnected: Bool { connection?.isUsable ?? false }
+    public var isConnected: Bool { slot.isConnected }
 
     /// Opens the connection now unless one is already open. Useful to fail fast at start-up.
     /// - Throws: the errors of ``PostgresConnection/init(url:connectTimeout:applicationName:)``.
     public func connect() throws {
-        _ = try openConnection()
+        _ = try slot.connect()
     }
 
     /// Runs one statement; see ``PostgresConnection/execute(_:parameters:)``.
@@ -61,28 +68,11 @@ public actor PostgresClient {
     public func withConnection<Result: Sendable>(
         _ body: @Sendable (PostgresConnection) throws -> Result
     ) throws -> Result {
-        let connection = try openConnection()
-        defer {
-            if !connection.isUsable {
-                self.connection = nil
-            }
-        }
-        return try body(connection)
+        try slot.withConnection(body)
     }
 
     /// Closes the connection, if open. A later call opens a new one.
     public func close() {
-        connection = nil
-    }
-
-    private func openConnection() throws -> PostgresConnection {
-        if let connection, connection.isUsable {
-            return connection
-        }
-        connection = nil
-        let opened = try PostgresConnection(
-            url: url, connectTimeout: connectTimeout, applicationName: applicationName)
-        connection = opened
-        return opened
+        slot.close()
     }
 }

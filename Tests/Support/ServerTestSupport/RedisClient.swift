@@ -1,6 +1,8 @@
 public import TokenStore
 public import PostgresSink
 import Collectors
+internal import CandleCore
+
 /// A Redis connection for async code: an actor that owns one ``RedisConnection`` and runs every blocking
 /// hiredis call on its own dispatch queue, never on Swift's cooperative thread pool.
 ///
@@ -17,6 +19,8 @@ import Collectors
 /// _ = try await redis.command("SET", "token", "abc", "EX", "60")
 /// let value = try await redis.command("GET", "token").stringValue
 /// ```
+extension RedisConnection: ReopenableConnection {}
+
 public actor RedisClient {
     /// The server; its description masks the password.
     public nonisolated let url: RedisURL
@@ -26,7 +30,7 @@ public actor RedisClient {
     public nonisolated let commandTimeout: Duration?
 
     private nonisolated let executor: BlockingIOExecutor
-    private var connection: RedisConnection?
+    private var slot: ConnectionSlot<RedisConnection>
 
     /// Runs this actor's methods on its private queue, so blocking calls stay off the cooperative pool.
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
@@ -39,6 +43,9 @@ public actor RedisClient {
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
         self.executor = BlockingIOExecutor(label: "orca.redis.\(url.endpoint)")
+        self.slot = ConnectionSlot {
+            try RedisConnection(url: url, connectTimeout: connectTimeout, commandTimeout: commandTimeout)
+        }
     }
 
     /// Parses `url` (see ``RedisURL/init(_:)``) and creates a client; no connection is made yet.
@@ -48,12 +55,12 @@ public actor RedisClient {
     }
 
     /// `true` while a usable connection is open.
-    public var isConnected: Bool { connection?.isUsable ?? false }
+    public var isConnected: Bool { slot.isConnected }
 
     /// Opens the connection now (authenticating and selecting the database) unless one is already open.
     /// Useful to fail fast at start-up. Throws the errors of ``RedisConnection/init(url:connectTimeout:commandTimeout:)``.
     public func connect() throws {
-        _ = try openConnection()
+        _ = try slot.connect()
     }
 
     /// Sends one command and returns its reply; see ``RedisConnection/command(_:)``.
@@ -78,27 +85,11 @@ public actor RedisClient {
     public func withConnection<Result: Sendable>(
         _ body: @Sendable (RedisConnection) throws -> Result
     ) throws -> Result {
-        let connection = try openConnection()
-        defer {
-            if !connection.isUsable {
-                self.connection = nil
-            }
-        }
-        return try body(connection)
+        try slot.withConnection(body)
     }
 
     /// Closes the connection, if open. A later command opens a new one.
     public func close() {
-        connection = nil
-    }
-
-    private func openConnection() throws -> RedisConnection {
-        if let connection, connection.isUsable {
-            return connection
-        }
-        connection = nil
-        let opened = try RedisConnection(url: url, connectTimeout: connectTimeout, commandTimeout: commandTimeout)
-        connection = opened
-        return opened
+        slot.close()
     }
 }

@@ -83,44 +83,16 @@ enum CandleFileCodec {
         } else {
             out.append(contentsOf: symbol)
         }
-        out.append(comma)
-        CandleText.appendTime(key.start, style: .iso8601, to: &out)
-        out.append(comma)
-        CandleText.appendPrice(values.open, to: &out)
-        out.append(comma)
-        CandleText.appendPrice(values.high, to: &out)
-        out.append(comma)
-        CandleText.appendPrice(values.low, to: &out)
-        out.append(comma)
-        CandleText.appendPrice(values.close, to: &out)
-        out.append(comma)
-        CandleText.appendInt(values.upVolume &+ values.downVolume, to: &out)
-        out.append(comma)
-        CandleText.appendInt(values.upVolume, to: &out)
-        out.append(comma)
-        CandleText.appendInt(values.downVolume, to: &out)
-        out.append(comma)
-        CandleText.appendInt(values.upTicks, to: &out)
-        out.append(comma)
-        CandleText.appendInt(values.downTicks, to: &out)
-        out.append(comma)
-        if let bid = values.bidVolume { CandleText.appendInt(bid, to: &out) }
-        out.append(comma)
-        if let offer = values.offerVolume { CandleText.appendInt(offer, to: &out) }
-        out.append(comma)
-        out.append(contentsOf: values.isFinal ? trueBytes : falseBytes)
-        out.append(newline)
+        appendFields(key, values, csvSyntax, to: &out)
     }
 
     private static let trueBytes = Array("true".utf8)
     private static let falseBytes = Array("false".utf8)
     private static let nullBytes = Array("null".utf8)
+    private static let jsonSymbolPrefix = Array("{\"symbol\":\"".utf8)
 
     private static func appendJSON(_ key: BarKey, _ values: BarValues, to out: inout [UInt8]) {
-        func field(_ name: StaticString) {
-            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        }
-        field("{\"symbol\":\"")
+        out.append(contentsOf: jsonSymbolPrefix)
         for byte in key.symbol.utf8 {
             switch byte {
             case quote, UInt8(ascii: "\\"):
@@ -135,37 +107,61 @@ enum CandleFileCodec {
                 out.append(byte)
             }
         }
-        field("\",\"start\":\"")
-        CandleText.appendTime(key.start, style: .iso8601, to: &out)
-        field("\",\"open\":")
-        CandleText.appendPrice(values.open, to: &out)
-        field(",\"high\":")
-        CandleText.appendPrice(values.high, to: &out)
-        field(",\"low\":")
-        CandleText.appendPrice(values.low, to: &out)
-        field(",\"close\":")
-        CandleText.appendPrice(values.close, to: &out)
-        field(",\"volume\":")
-        CandleText.appendInt(values.upVolume &+ values.downVolume, to: &out)
-        field(",\"up_volume\":")
-        CandleText.appendInt(values.upVolume, to: &out)
-        field(",\"down_volume\":")
-        CandleText.appendInt(values.downVolume, to: &out)
-        field(",\"up_ticks\":")
-        CandleText.appendInt(values.upTicks, to: &out)
-        field(",\"down_ticks\":")
-        CandleText.appendInt(values.downTicks, to: &out)
-        field(",\"bid_volume\":")
-        if let bid = values.bidVolume { CandleText.appendInt(bid, to: &out) } else { out.append(contentsOf: nullBytes) }
-        field(",\"offer_volume\":")
-        if let offer = values.offerVolume {
-            CandleText.appendInt(offer, to: &out)
-        } else {
-            out.append(contentsOf: nullBytes)
+        appendFields(key, values, jsonSyntax, to: &out)
+    }
+
+    /// How one format writes the fields after the symbol: the bytes before each of the 13 fields, the text of an
+    /// absent volume, and the line's end.
+    private struct FieldSyntax {
+        let prefixes: [[UInt8]]
+        let absent: [UInt8]
+        let end: [UInt8]
+    }
+
+    private static let csvSyntax = FieldSyntax(
+        prefixes: Array(repeating: [comma], count: 13), absent: [], end: [newline])
+
+    private static let jsonSyntax = FieldSyntax(
+        prefixes: [
+            "\",\"start\":\"", "\",\"open\":", ",\"high\":", ",\"low\":", ",\"close\":", ",\"volume\":",
+            ",\"up_volume\":", ",\"down_volume\":", ",\"up_ticks\":", ",\"down_ticks\":", ",\"bid_volume\":",
+            ",\"offer_volume\":", ",\"is_final\":",
+        ].map { Array($0.utf8) },
+        absent: nullBytes, end: Array("}\n".utf8))
+
+    /// Writes start, prices, volumes, ticks and `is_final` in file order, each after its prefix, then the line's end.
+    private static func appendFields(_ key: BarKey, _ values: BarValues, _ syntax: FieldSyntax, to out: inout [UInt8]) {
+        let prefixes = syntax.prefixes
+        func optional(_ value: Int64?) {
+            if let value { CandleText.appendInt(value, to: &out) } else { out.append(contentsOf: syntax.absent) }
         }
-        field(",\"is_final\":")
+        out.append(contentsOf: prefixes[0])
+        CandleText.appendTime(key.start, style: .iso8601, to: &out)
+        out.append(contentsOf: prefixes[1])
+        CandleText.appendPrice(values.open, to: &out)
+        out.append(contentsOf: prefixes[2])
+        CandleText.appendPrice(values.high, to: &out)
+        out.append(contentsOf: prefixes[3])
+        CandleText.appendPrice(values.low, to: &out)
+        out.append(contentsOf: prefixes[4])
+        CandleText.appendPrice(values.close, to: &out)
+        out.append(contentsOf: prefixes[5])
+        CandleText.appendInt(values.upVolume &+ values.downVolume, to: &out)
+        out.append(contentsOf: prefixes[6])
+        CandleText.appendInt(values.upVolume, to: &out)
+        out.append(contentsOf: prefixes[7])
+        CandleText.appendInt(values.downVolume, to: &out)
+        out.append(contentsOf: prefixes[8])
+        CandleText.appendInt(values.upTicks, to: &out)
+        out.append(contentsOf: prefixes[9])
+        CandleText.appendInt(values.downTicks, to: &out)
+        out.append(contentsOf: prefixes[10])
+        optional(values.bidVolume)
+        out.append(contentsOf: prefixes[11])
+        optional(values.offerVolume)
+        out.append(contentsOf: prefixes[12])
         out.append(contentsOf: values.isFinal ? trueBytes : falseBytes)
-        field("}\n")
+        out.append(contentsOf: syntax.end)
     }
 
     // MARK: Decoding
@@ -178,6 +174,22 @@ enum CandleFileCodec {
         var validLength = 0
         /// Whether the file lacks its header (empty, or torn before the header's newline).
         var needsHeader = false
+
+        /// The bars of the lines by key (a later line of a key wins).
+        /// - Throws: ``CandleSinkError/Code/corruptData`` when a bar is off the grid of `series`.
+        func bars(of series: Series, path: String) throws(CandleSinkError) -> BarIndex {
+            var bars = BarIndex(barSeconds: series.timeframe.seconds)
+            for line in lines {
+                guard line.key.start % bars.barSeconds == 0 else {
+                    throw CandleSinkError(
+                        .corruptData, series: series,
+                        "\(path) holds a bar at \(CandleText.time(line.key.start, style: .iso8601)), off the"
+                            + " \(series.timeframe.label) grid")
+                }
+                bars[line.key] = line.values
+            }
+            return bars
+        }
     }
 
     /// A file that cannot be read as a whole: a malformed header, or a malformed line followed by good ones.

@@ -55,16 +55,7 @@ public struct CandleFileReader: Sendable {
         } catch {
             throw CandleSinkError(.corruptData, series: series, "cannot read \(path)", underlying: error)
         }
-        var latest = BarIndex(barSeconds: series.timeframe.seconds)
-        for line in contents.lines {
-            guard line.key.start % latest.barSeconds == 0 else {
-                throw CandleSinkError(
-                    .corruptData, series: series,
-                    "\(path) holds a bar at \(CandleText.time(line.key.start, style: .iso8601)), off the"
-                        + " \(series.timeframe.label) grid")
-            }
-            latest[line.key] = line.values
-        }
+        let latest = try contents.bars(of: series, path: path)
         let bounds = range.map { FileCandleSink.bounds($0) }
         return latest.entries(from: bounds?.from, to: bounds?.to).map { $0.values.candle($0.key, in: series) }
     }

@@ -71,16 +71,7 @@ final class SeriesFile {
                 }
                 try file.sync()
             }
-            var bars = BarIndex(barSeconds: series.timeframe.seconds)
-            for line in contents.lines {
-                guard line.key.start % bars.barSeconds == 0 else {
-                    throw CandleSinkError(
-                        .corruptData, series: series,
-                        "\(path) holds a bar at \(CandleText.time(line.key.start, style: .iso8601)), off the"
-                            + " \(series.timeframe.label) grid")
-                }
-                bars[line.key] = line.values
-            }
+            let bars = try contents.bars(of: series, path: path)
             return SeriesFile(
                 series: series, path: path, format: format, file: file, bars: bars, lines: contents.lines.count)
         } catch let error as CandleSinkError {

@@ -1,3 +1,5 @@
+internal import CandleCore
+
 /// The bars of one series, by key: what the file and memory sinks keep to apply the upsert rule and answer queries.
 ///
 /// Bars sit on the timeframe grid (validation guarantees it), so each contract's bars are stored by **slot**
@@ -52,7 +54,7 @@ struct BarIndex {
     }
 
     private func position(_ start: Int64) -> (block: Int64, offset: Int) {
-        let slot = CandleText.floorDivide(start, barSeconds)
+        let slot = CivilDate.floorDivide(start, barSeconds)
         return (slot >> Self.blockShift, Int(slot & Int64(Self.blockSize - 1)))
     }
 

@@ -34,24 +34,10 @@ package struct BarValues: Hashable, Sendable {
     package var bidVolume: Int64?
     package var offerVolume: Int64?
     package var isFinal: Bool
+}
 
-    package init(
-        open: Double, high: Double, low: Double, close: Double, upVolume: Int64, downVolume: Int64, upTicks: Int64,
-        downTicks: Int64, bidVolume: Int64?, offerVolume: Int64?, isFinal: Bool
-    ) {
-        self.open = open
-        self.high = high
-        self.low = low
-        self.close = close
-        self.upVolume = upVolume
-        self.downVolume = downVolume
-        self.upTicks = upTicks
-        self.downTicks = downTicks
-        self.bidVolume = bidVolume
-        self.offerVolume = offerVolume
-        self.isFinal = isFinal
-    }
-
+extension BarValues {
+    /// The values of `candle` (an extension, so the memberwise initializer stays).
     package init(_ candle: Candle) {
         self.init(
             open: candle.open, high: candle.high, low: candle.low, close: candle.close, upVolume: candle.upVolume,
@@ -111,7 +97,7 @@ package struct SeriesID: Hashable, Sendable {
     }
 }
 
-/// Checks candles with `Candle.validate()`, remembering which (symbol, root) pairs were already accepted so the
+/// Checks candles with ``Candle/validate()``, remembering which (symbol, root) pairs were already accepted so the
 /// contract-symbol parse runs once per symbol rather than once per candle.
 package struct CandleValidator {
     private struct SymbolOfRoot: Hashable {

@@ -1,3 +1,5 @@
+package import CandleCore
+
 /// Fast, allocation-free text encoding and decoding of the values sinks write: integers, prices, UTC instants.
 ///
 /// `Double.description` and date formatters cost about a microsecond per value; the file sink's goal of a million
@@ -100,9 +102,9 @@ package enum CandleText {
 
     /// Writes whole seconds since 1970 as a UTC date and time.
     package static func appendTime(_ seconds: Int64, style: TimeStyle, to out: inout [UInt8]) {
-        let days = floorDivide(seconds, 86_400)
+        let days = CivilDate.floorDivide(seconds, 86_400)
         let secondOfDay = Int(seconds - days * 86_400)
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = CivilDate.date(days: Int(days))
         guard (0...9999).contains(year) else {
             func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
             let clock = "\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
@@ -180,7 +182,7 @@ package enum CandleText {
             || ((zone == 3 || zone == 6) && text[19] == UInt8(ascii: "+") && text[20] == zero && text[21] == zero
                 && (zone == 3 || (text[22] == UInt8(ascii: ":") && text[23] == zero && text[24] == zero)))
         guard isUTC else { return nil }
-        let days = Self.days(fromCivil: year, month, day)
+        let days = Int64(CivilDate.days(year: year, month: month, day: day))
         return days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
     }
 
@@ -244,34 +246,4 @@ package enum CandleText {
     }
 
     private static let powersOfTen: [Double] = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8]
-
-    // MARK: Calendar arithmetic (proleptic Gregorian, after Howard Hinnant's algorithms)
-
-    package static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
-        let quotient = value / divisor
-        return (value % divisor != 0 && (value < 0) != (divisor < 0)) ? quotient - 1 : quotient
-    }
-
-    package static func civil(fromDays days: Int64) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return (Int(year), Int(month), Int(day))
-    }
-
-    package static func days(fromCivil year: Int, _ month: Int, _ day: Int) -> Int64 {
-        let y = Int64(month <= 2 ? year - 1 : year)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let m = Int64(month)
-        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
 }
