@@ -16,21 +16,23 @@ extension Collector {
                 desired.insert(ChartKey(contract: contract, instrument: series.instrument, timeframe: series.timeframe))
             }
         }
-        for (chart, task) in subscriptions where !desired.contains(chart) {
-            task.cancel()
+        for (chart, stop) in subscriptions where !desired.contains(chart) {
+            stop.fire()
             subscriptions[chart] = nil
             subscribedAt[chart] = nil
             interrupted.remove(chart)
             logger.info("unsubscribed", metadata: ["chart": "\(chart)"])
         }
         for chart in desired where subscriptions[chart] == nil {
-            subscriptions[chart] = Task { await self.consume(chart) }
+            let stop = OneShotSignal()
+            subscriptions[chart] = stop
+            subscriptionRequests?.yield((chart, stop))
             logger.info("subscribing", metadata: ["chart": "\(chart)"])
         }
     }
 
     /// Reads one chart's live stream until cancelled, re-subscribing with backoff when it fails.
-    private func consume(_ chart: ChartKey) async {
+    func consume(_ chart: ChartKey) async {
         var delay = configuration.retryInitialDelay
         while !Task.isCancelled {
             do {

@@ -51,7 +51,10 @@ public actor Collector: Service {
     }
 
     var live: [Series: LiveState] = [:]
-    var subscriptions: [ChartKey: Task<Void, Never>] = [:]
+    /// The open subscriptions, each a child task of ``run()`` that ends when its signal fires.
+    var subscriptions: [ChartKey: OneShotSignal] = [:]
+    /// Starts a subscription child in ``run()``'s task group (set while running).
+    var subscriptionRequests: AsyncStream<(ChartKey, OneShotSignal)>.Continuation?
     var interrupted: Set<ChartKey> = []
     /// When each chart's current subscription was made: bars that ended before are replays, not live latency.
     var subscribedAt: [ChartKey: Date] = [:]
@@ -66,7 +69,8 @@ public actor Collector: Service {
     var healDue: [Date] = []
     var nextCronFiring: Date?
     var jobs: [Job] = []
-    var worker: Task<Void, Never>?
+    /// Wakes the job worker (a child task of ``run()``) when a job is queued.
+    var jobWakes: AsyncStream<Void>.Continuation?
 
     /// Background work that talks to history, run one at a time.
     enum Job {
@@ -131,12 +135,30 @@ public actor Collector: Service {
             throw CollectorError(.alreadyRunning, "this collector already ran; create a new one to run again")
         }
         isStarted = true
+        let (requests, requestContinuation) = AsyncStream.makeStream(of: (ChartKey, OneShotSignal).self)
+        let (wakes, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        subscriptionRequests = requestContinuation
+        jobWakes = wakeContinuation
+        // Every piece of work is a child of this task group: the main loop, the job worker (heals and cron polls,
+        // one at a time) and one child per chart subscription; graceful shutdown cancels them all.
         await cancelWhenGracefulShutdown {
-            await self.loop()
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.workJobs(wakes) }
+                group.addTask {
+                    await self.loop()
+                    requestContinuation.finish()
+                }
+                for await (chart, stop) in requests {
+                    group.addTask { await runUntil(stop) { await self.consume(chart) } }
+                }
+                group.cancelAll()
+            }
         }
-        for task in subscriptions.values { task.cancel() }
+        for stop in subscriptions.values { stop.fire() }
         subscriptions = [:]
-        worker?.cancel()
+        subscriptionRequests = nil
+        jobWakes = nil
+        wakeContinuation.finish()
         jobs = []
         eventContinuation.finish()
     }
@@ -226,8 +248,14 @@ public actor Collector: Service {
         } else {
             jobs.append(job)
         }
-        guard worker == nil else { return }
-        worker = Task { await self.work() }
+        jobWakes?.yield()
+    }
+
+    /// The job worker: runs queued jobs one at a time until cancelled.
+    private func workJobs(_ wakes: AsyncStream<Void>) async {
+        for await _ in wakes {
+            await work()
+        }
     }
 
     private func work() async {
@@ -244,7 +272,6 @@ public actor Collector: Service {
                 await cronFire(at: firing)
             }
         }
-        worker = nil
     }
 
     /// Runs one heal pass over every series now and returns when it is done (backfill tools and tests; the running
@@ -312,7 +339,7 @@ public actor Collector: Service {
 /// that comes in between is not lost.
 final class Wakeup: Sendable {
     private struct State {
-        var task: Task<Void, any Error>?
+        var signal: OneShotSignal?
         var deadline: Date?
         var woken = false
         var cancelled = false
@@ -325,44 +352,43 @@ final class Wakeup: Sendable {
         state.withLock { state in
             state.deadline = deadline
             state.woken = false
-            state.task = nil
+            state.signal = OneShotSignal()
         }
     }
 
     /// Sleeps on `clock` until the prepared deadline, a ``wake(ifBefore:)`` with an earlier instant, or
     /// ``cancelAll()``.
     func sleep(on clock: any WallClock) async {
-        guard let deadline = state.withLock({ $0.deadline }) else { return }
-        let task = Task { try await clock.sleep(until: deadline) }
-        let stop = state.withLock { state in
-            state.task = task
-            return state.woken || state.cancelled
+        let prepared = state.withLock { state -> (Date, OneShotSignal)? in
+            guard let deadline = state.deadline, let signal = state.signal else { return nil }
+            if state.woken || state.cancelled { signal.fire() }
+            return (deadline, signal)
         }
-        if stop { task.cancel() }
-        _ = await task.result
+        guard let (deadline, signal) = prepared else { return }
+        await runUntil(signal) { try? await clock.sleep(until: deadline) }
         state.withLock { state in
-            state.task = nil
+            state.signal = nil
             state.deadline = nil
         }
     }
 
     /// Ends the current (or prepared) sleep when it lasts beyond `instant`.
     func wake(ifBefore instant: Date) {
-        let task: Task<Void, any Error>? = state.withLock { state in
+        let signal = state.withLock { state -> OneShotSignal? in
             guard let deadline = state.deadline, instant < deadline else { return nil }
             state.deadline = instant
             state.woken = true
-            return state.task
+            return state.signal
         }
-        task?.cancel()
+        signal?.fire()
     }
 
     /// Ends the current sleep and every later one.
     func cancelAll() {
-        let task = state.withLock { state in
+        let signal = state.withLock { state in
             state.cancelled = true
-            return state.task
+            return state.signal
         }
-        task?.cancel()
+        signal?.fire()
     }
 }
