@@ -33,18 +33,15 @@ struct MarketDataConnectionStateMachineTests {
     static func machine(_ configuration: MarketDataClientConfiguration = configuration()) -> Machine {
         var machine = Machine(
             configuration: configuration, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let r1 = machine.start()
-        #expect(r1)
+        let started = machine.start()
+        #expect(started)
         return machine
     }
 
     /// Connects and authorizes with ``token``; returns the connection id. The authorize request has id 1 on the
     /// first connection.
     static func ready(_ machine: inout Machine) throws -> Int {
-        let r2 = machine.connectionRequested()
-        let id = try #require(r2)
-        let r3 = machine.sessionStarted(id)
-        #expect(r3)
+        let id = try Self.open(&machine)
         #expect(machine.phase == .connecting)
         let opened = machine.frameReceived(.open, on: id)
         #expect(opened.fetchTokens == [id])
@@ -56,6 +53,15 @@ struct MarketDataConnectionStateMachineTests {
         _ = machine.frameReceived(response(requestID, 200), on: id)
         #expect(machine.phase == .ready)
         #expect(machine.statistics.isConnected)
+        return id
+    }
+
+    /// A new connection whose handshake is done; returns its id.
+    static func open(_ machine: inout Machine, sourceLocation: SourceLocation = #_sourceLocation) throws -> Int {
+        let requested = machine.connectionRequested()
+        let id = try #require(requested, sourceLocation: sourceLocation)
+        let started = machine.sessionStarted(id)
+        #expect(started, sourceLocation: sourceLocation)
         return id
     }
 
@@ -89,12 +95,9 @@ struct MarketDataConnectionStateMachineTests {
             asMuchAsElements: 10)
         #expect(queued.sent.isEmpty)
         #expect(queued.timers == [.chart(handle: handle, generation: 1, after: .seconds(11))])
-        let r4 = machine.connectionRequested()
-        let id = try #require(r4)
-        let r5 = machine.sessionStarted(id)
-        #expect(r5)
-        let r6 = machine.frameReceived(.open, on: id)
-        #expect(r6.fetchTokens == [id])
+        let id = try Self.open(&machine)
+        let opened = machine.frameReceived(.open, on: id)
+        #expect(opened.fetchTokens == [id])
         let authorize = machine.tokenFetched(id, .success(Self.token))
         #expect(authorize.sent == [MarketDataWire.authorize(id: 1, token: "md-1")])
         let authorized = machine.frameReceived(Self.response(1, 200), on: id)
@@ -109,10 +112,7 @@ struct MarketDataConnectionStateMachineTests {
     @Test("401 on the market-data token tries the access token; 401 again resets the connection")
     func authorizationFailure() throws {
         var machine = Self.machine()
-        let r7 = machine.connectionRequested()
-        let id = try #require(r7)
-        let r8 = machine.sessionStarted(id)
-        #expect(r8)
+        let id = try Self.open(&machine)
         _ = machine.frameReceived(.open, on: id)
         _ = machine.tokenFetched(id, .success(Self.token))
         let retry = machine.frameReceived(Self.response(1, 401, .text("Access is denied")), on: id)
@@ -125,27 +125,21 @@ struct MarketDataConnectionStateMachineTests {
         #expect(ended.reconnectAttempt == 1)
         #expect(machine.phase == .backoff)
         // The next connection: the provider hands out the same (refused) token.
-        let r9 = machine.connectionRequested()
-        let next = try #require(r9)
-        let r10 = machine.sessionStarted(next)
-        #expect(r10)
+        let next = try Self.open(&machine)
         _ = machine.frameReceived(.open, on: next)
         let again = machine.tokenFetched(next, .success(Self.token))
         #expect(again.sent.isEmpty)
         #expect(again.tokensRefused.map(\.accessToken) == ["access-1"])
         #expect(again.closesOutgoing)
-        let r11 = machine.connectionEnded(next, error: nil, closeCode: nil)
-        #expect(r11.reconnectAttempt == 2)
+        let endedAgain = machine.connectionEnded(next, error: nil, closeCode: nil)
+        #expect(endedAgain.reconnectAttempt == 2)
     }
 
     @Test("the token provider failing resets the connection")
     func tokenProviderFails() throws {
         struct Boom: Error {}
         var machine = Self.machine()
-        let r12 = machine.connectionRequested()
-        let id = try #require(r12)
-        let r13 = machine.sessionStarted(id)
-        #expect(r13)
+        let id = try Self.open(&machine)
         _ = machine.frameReceived(.open, on: id)
         let failed = machine.tokenFetched(id, .failure(Boom()))
         #expect(failed.closesOutgoing)
@@ -159,10 +153,7 @@ struct MarketDataConnectionStateMachineTests {
         _ = machine.historyRequested(
             handle: handle, chart: Self.chart, closestTimestamp: Self.closest, asFarAsTimestamp: nil,
             asMuchAsElements: nil)
-        let r14 = machine.connectionRequested()
-        let id = try #require(r14)
-        let r15 = machine.sessionStarted(id)
-        #expect(r15)
+        let id = try Self.open(&machine)
         _ = machine.frameReceived(.open, on: id)
         _ = machine.tokenFetched(id, .success(Self.token))
         let closed = machine.frameReceived(.close(code: 3001, reason: "bye"), on: id)
@@ -175,23 +166,23 @@ struct MarketDataConnectionStateMachineTests {
         #expect(machine.statistics.reconnects == 1)
         #expect(ended.errors.contains { $0.contains("server closed the session: c[3001") })
         // A frame of the old connection is refused.
-        let r16 = machine.frameReceived(.heartbeat, on: id)
-        #expect(r16.stopsReading)
+        let stale = machine.frameReceived(.heartbeat, on: id)
+        #expect(stale.stopsReading)
     }
 
     @Test("connect timeout: reset and cancel before authorization, nothing once ready")
     func connectTimeout() throws {
         var machine = Self.machine()
-        let r17 = machine.connectionRequested()
-        let id = try #require(r17)
+        let requested = machine.connectionRequested()
+        let id = try #require(requested)
         let early = machine.connectTimeoutFired(id)
         #expect(early.cancelsAttempt)
         #expect(!early.closesOutgoing)
         _ = machine.connectionEnded(id, error: CancellationError(), closeCode: nil)
         #expect(machine.statistics.connectFailures == 1)
         let next = try Self.ready(&machine)
-        let r18 = machine.connectTimeoutFired(next)
-        #expect(r18.isEmpty)
+        let afterReady = machine.connectTimeoutFired(next)
+        #expect(afterReady.isEmpty)
     }
 
     @Test("reconnect backoff grows per failed connection, is capped, jittered, and restarts after an authorized one")
@@ -204,14 +195,14 @@ struct MarketDataConnectionStateMachineTests {
         #expect(Machine.backoffDelay(attempt: 2, random: 1, configuration: configuration) == .seconds(1))
         var machine = Self.machine()
         for expected in 1...3 {
-            let r19 = machine.connectionRequested()
-            let id = try #require(r19)
-            let r20 = machine.connectionEnded(id, error: nil, closeCode: nil)
-            #expect(r20.reconnectAttempt == expected)
+            let requested = machine.connectionRequested()
+            let id = try #require(requested)
+            let ended = machine.connectionEnded(id, error: nil, closeCode: nil)
+            #expect(ended.reconnectAttempt == expected)
         }
         let id = try Self.ready(&machine)
-        let r21 = machine.connectionEnded(id, error: nil, closeCode: 1006)
-        #expect(r21.reconnectAttempt == 1)
+        let ended = machine.connectionEnded(id, error: nil, closeCode: 1006)
+        #expect(ended.reconnectAttempt == 1)
         #expect(machine.failedConnections == 0)
     }
 
@@ -232,8 +223,8 @@ struct MarketDataConnectionStateMachineTests {
         let other = try Self.ready(&tolerant)
         let counted = tolerant.malformedFrame(Garbage(), on: other)
         #expect(!counted.stopsReading)
-        let r22 = tolerant.malformedFrame(Garbage(), on: other)
-        #expect(r22.stopsReading)
+        let resetting = tolerant.malformedFrame(Garbage(), on: other)
+        #expect(resetting.stopsReading)
     }
 
     @Test("a server shutdown event resets the connection")
@@ -290,8 +281,8 @@ struct MarketDataConnectionStateMachineTests {
         #expect(penalized.sent.isEmpty)
         #expect(machine.statistics.penalties == 1)
         // The request's own (now stale) timeout fires: ignored.
-        let r23 = machine.timerFired(.chart(handle: handle, generation: 1, after: .seconds(7)))
-        #expect(r23.isEmpty)
+        let stale = machine.timerFired(.chart(handle: handle, generation: 1, after: .seconds(7)))
+        #expect(stale.isEmpty)
         let resent = machine.timerFired(wait)
         let again = try #require(resent.sent.first)
         #expect(again.hasPrefix("md/getChart\n") && again.contains("T-1"))
@@ -350,8 +341,8 @@ struct MarketDataConnectionStateMachineTests {
             handle: handle, chart: Self.chart, closestTimestamp: Self.closest, asFarAsTimestamp: nil,
             asMuchAsElements: 1)
         let request = try Self.firstRequestID(sent)
-        let r24 = machine.frameReceived(Self.response(request, 401), on: id)
-        #expect(r24.closesOutgoing)
+        let unauthorized = machine.frameReceived(Self.response(request, 401), on: id)
+        #expect(unauthorized.closesOutgoing)
         _ = machine.connectionEnded(id, error: nil, closeCode: 1000)
         #expect(machine.charts[handle]?.attempts == 1)
         #expect(machine.charts[handle]?.phase == .waitingForConnection)
@@ -374,10 +365,7 @@ struct MarketDataConnectionStateMachineTests {
         let lost = machine.connectionEnded(id, error: nil, closeCode: 1006)
         #expect(lost.liveEvents.contains { if case .interrupted = $0 { true } else { false } })
         #expect(lost.timers.isEmpty)
-        let r25 = machine.connectionRequested()
-        let next = try #require(r25)
-        let r26 = machine.sessionStarted(next)
-        #expect(r26)
+        let next = try Self.open(&machine)
         _ = machine.frameReceived(.open, on: next)
         let authorize = machine.tokenFetched(next, .success(Self.token))
         let authorizeID = try Self.firstRequestID(authorize)
@@ -403,8 +391,8 @@ struct MarketDataConnectionStateMachineTests {
         let cancelled = machine.cancelRequested(handle)
         #expect(cancelled.sent.count == 1 && cancelled.sent[0].hasPrefix("md/cancelChart"))
         #expect(cancelled.failures.first?.error is CancellationError)
-        let r27 = machine.cancelRequested(handle)
-        #expect(r27.isEmpty)
+        let twice = machine.cancelRequested(handle)
+        #expect(twice.isEmpty)
     }
 
     // MARK: - Token renewal
@@ -413,20 +401,20 @@ struct MarketDataConnectionStateMachineTests {
     func tokenRenewal() throws {
         var machine = Self.machine()
         let id = try Self.ready(&machine)
-        let r28 = machine.tokenRenewed(id, token: Self.token)
-        #expect(r28.isEmpty)
+        let same = machine.tokenRenewed(id, token: Self.token)
+        #expect(same.isEmpty)
         let reauthorize = machine.tokenRenewed(id, token: Self.renewed)
         #expect(reauthorize.sent == [MarketDataWire.authorize(id: 2, token: "md-2")])
         #expect(reauthorize.timers == [.reauthorization(connection: id, request: 2, after: .seconds(7))])
         // A second renewal while one is in flight waits.
-        let r29 = machine.tokenRenewed(id, token: Self.renewed)
-        #expect(r29.isEmpty)
+        let inFlight = machine.tokenRenewed(id, token: Self.renewed)
+        #expect(inFlight.isEmpty)
         _ = machine.frameReceived(Self.response(2, 200), on: id)
         #expect(machine.statistics.reauthorizations == 1)
         #expect(machine.authorizedToken(id)?.accessToken == "access-2")
         // The answered re-authorization's timer is stale.
-        let r30 = machine.timerFired(.reauthorization(connection: id, request: 2, after: .seconds(7)))
-        #expect(r30.isEmpty)
+        let stale = machine.timerFired(.reauthorization(connection: id, request: 2, after: .seconds(7)))
+        #expect(stale.isEmpty)
 
         let third = Token(
             accessToken: "access-3", marketDataToken: "md-3", expirationTime: Self.renewed.expirationTime, userID: 7,
@@ -470,8 +458,8 @@ struct MarketDataConnectionStateMachineTests {
         let ended = machine.connectionEnded(id, error: nil, closeCode: 1000)
         #expect(ended.stopsConnecting)
         #expect(machine.phase == .stopped)
-        let r31 = machine.connectionRequested()
-        #expect(r31 == nil)
+        let noConnection = machine.connectionRequested()
+        #expect(noConnection == nil)
         let restarted = machine.start()
         #expect(!restarted)
     }
@@ -479,8 +467,8 @@ struct MarketDataConnectionStateMachineTests {
     @Test("shutdown without a socket stops the loop at once")
     func shutdownWithoutSocket() {
         var machine = Self.machine()
-        let r32 = machine.shutdownRequested()
-        #expect(r32.stopsConnecting)
+        let stopping = machine.shutdownRequested()
+        #expect(stopping.stopsConnecting)
         let handle = machine.makeHandle()
         let refused = machine.historyRequested(
             handle: handle, chart: Self.chart, closestTimestamp: Self.closest, asFarAsTimestamp: nil,
