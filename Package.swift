@@ -196,6 +196,16 @@ let package = Package(
             swiftSettings: orcaSwiftSettings
         ),
         .testTarget(
+            name: "MarketDataTests",
+            dependencies: [
+                "MarketData", "Collectors", "CandleCore", "CandleTesting", "TokenStore", "TradovateSimulator",
+                "OrcaTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: orcaSwiftSettings
+        ),
+        .testTarget(
             name: "OrcaRuntimeTests",
             dependencies: [
                 "OrcaRuntime", "CandleTesting", "TradovateSimulator", "TokenStore", "Collectors", "MarketData",

@@ -18,11 +18,11 @@ struct ChartEntry {
     }
 
     /// What the entry delivers.
-    enum Kind {
-        /// A history page: bars are collected until `eoh`, then the continuation gets them.
-        case history(CheckedContinuation<[ChartBar], any Error>?)
-        /// A live subscription: bars after `eoh` go to the stream.
-        case live(AsyncThrowingStream<LiveChartEvent, any Error>.Continuation)
+    enum Kind: Equatable {
+        /// A history page: bars are collected until `eoh`, then delivered at once.
+        case history
+        /// A live subscription: bars after `eoh` are delivered as they come.
+        case live
     }
 
     let handle: Int
@@ -46,13 +46,12 @@ struct ChartEntry {
     /// Bars of a history page so far.
     var bars: [ChartBar] = []
     /// Live: the first response has not come yet (``MarketDataClient/live(_:asMuchAsElements:)`` is waiting).
-    var subscribeContinuation: CheckedContinuation<Void, any Error>?
+    var awaitingFirstAnswer = false
     /// Live: `eoh` seen on the current subscription (bars after it are real time).
     var pastEndOfHistory = false
     /// Live: `.interrupted` was delivered and `.resumed` is due.
     var interrupted = false
-    /// The running timer or penalty wait, and its generation (a fired timer of an older generation is ignored).
-    var timer: Task<Void, Never>?
+    /// The generation of the entry's deadline or penalty wait (a fired timer of an older generation is ignored).
     var timerGeneration = 0
 
     init(
@@ -67,10 +66,7 @@ struct ChartEntry {
         self.asMuchAsElements = asMuchAsElements
     }
 
-    var isLive: Bool {
-        if case .live = kind { return true }
-        return false
-    }
+    var isLive: Bool { kind == .live }
 
     /// The subscription ids known for this entry.
     var subscriptionIDs: [Int] {

@@ -3,7 +3,6 @@ public import CandleCore
 public import Foundation
 public import Logging
 public import ServiceLifecycle
-import Synchronization
 
 /// Tradovate's market-data WebSocket: one long-lived socket per login, multiplexing any number of `md/getChart`
 /// requests (history pages and live subscriptions) on it.
@@ -29,13 +28,12 @@ public final class MarketDataClient: Service, Sendable {
     /// The settings in use.
     public let configuration: MarketDataClientConfiguration
     private let core: ClientCore
-    private let recorder = StatisticsRecorder()
     private let tokenProvider: @Sendable () async throws -> Token
+    private let onTokenRefused: (@Sendable (Token) async -> Void)?
     private let clock: any Clock<Duration>
     private let wallClock: any WallClock
     private let random: @Sendable () -> Double
     private let logger: Logger
-    private let loopTask = Mutex<Task<Void, Never>?>(nil)
 
     /// Creates a client; it does nothing until ``run()``.
     ///
@@ -65,19 +63,17 @@ public final class MarketDataClient: Service, Sendable {
         }
         self.configuration = configuration
         self.tokenProvider = tokenProvider
+        self.onTokenRefused = onTokenRefused
         self.clock = clock
         self.wallClock = wallClock
         self.random = random
         self.logger = logger
-        self.core = ClientCore(
-            configuration: configuration, tokenProvider: tokenProvider, onTokenRefused: onTokenRefused, clock: clock,
-            wallClock: wallClock,
-            logger: logger, recorder: recorder)
+        self.core = ClientCore(configuration: configuration, clock: clock, wallClock: wallClock, logger: logger)
     }
 
     /// A snapshot of the counters (sockets, authorizations, reconnects, malformed frames, penalties, timeouts, charts,
     /// bars, last error, connected flag).
-    public var statistics: MarketDataClientStatistics { recorder.snapshot() }
+    public var statistics: MarketDataClientStatistics { core.statistics }
 
     // MARK: - Requests
 
@@ -118,24 +114,44 @@ public final class MarketDataClient: Service, Sendable {
     /// Maintains the connection until the task is cancelled or a graceful shutdown is triggered; then cancels the
     /// charts, closes the socket normally, fails waiting requests with ``CandleSourceError/Code/closed`` and returns.
     ///
+    /// Everything the client runs concurrently (the connection loop, timers, token fetches, the `onTokenRefused`
+    /// hook) is a child task of this call.
+    ///
     /// - Throws: ``CandleSourceError`` with code `invalidRequest` when called while already running or after it ended.
     public func run() async throws {
-        guard await core.start() else {
+        let (commands, queue) = AsyncStream.makeStream(of: ClientCore.Command.self)
+        guard core.start(commands: queue) else {
             throw CandleSourceError(
                 .invalidRequest, "the market-data client runs already or has stopped; make a new one")
         }
-        let loop = Task { await self.connectionLoop() }
-        loopTask.withLock { $0 = loop }
+        let core = self.core
         await withGracefulShutdownHandler {
-            await withTaskCancellationHandler {
-                await loop.value
-            } onCancel: {
-                loop.cancel()
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    await self.connectionLoop()
+                    queue.yield(.stopConnecting)
+                }
+                // The single loop: every timer, token fetch and hook call the core asks for becomes a child task.
+                loop: for await command in commands {
+                    switch command {
+                    case .schedule(let timer):
+                        group.addTask { await core.runTimer(timer) }
+                    case .fetchToken(let id):
+                        group.addTask { await self.fetchToken(for: id) }
+                    case .notifyTokenRefused(let token):
+                        if let onTokenRefused = self.onTokenRefused {
+                            group.addTask { await onTokenRefused(token) }
+                        }
+                    case .stopConnecting:
+                        break loop
+                    }
+                }
+                group.cancelAll()
             }
         } onGracefulShutdown: {
-            Task { await self.shutdown() }
+            core.shutdown()
         }
-        await core.stop()
+        core.stop()
     }
 
     /// Runs the client around `body` (for commands such as a backfill): starts ``run()`` in a child task, calls `body`
@@ -147,7 +163,7 @@ public final class MarketDataClient: Service, Sendable {
             group.addTask { try await self.run() }
             do {
                 let result = try await body(self)
-                await shutdown()
+                core.shutdown()
                 try await group.next()
                 return result
             } catch {
@@ -157,40 +173,27 @@ public final class MarketDataClient: Service, Sendable {
         }
     }
 
-    /// Starts a graceful shutdown: charts are cancelled and the socket closed normally; without an open socket the
-    /// connection loop (e.g. a backoff wait) is cancelled at once.
-    private func shutdown() async {
-        let closing = await core.beginShutdown()
-        if !closing { loopTask.withLock { $0 }?.cancel() }
+    private func fetchToken(for id: Int) async {
+        let result: Swift.Result<Token, any Error>
+        do {
+            result = .success(try await tokenProvider())
+        } catch {
+            result = .failure(error)
+        }
+        core.tokenFetched(id, result)
     }
 
+    /// Connects, runs a session, backs off and connects again until the core says stop or the task is cancelled.
     private func connectionLoop() async {
         let transport = WebSocketTransport(configuration: configuration, logger: logger)
-        var failures = 0
         while !Task.isCancelled {
-            guard let id = await core.beginConnection() else { break }
-            let attempt = Task { () -> (error: (any Error)?, code: Int?) in
-                do {
-                    let code = try await transport.run { connection in
-                        try await self.session(connection, id: id)
-                    }
-                    return (nil, code)
-                } catch {
-                    return (error, nil)
-                }
-            }
-            await core.setConnectionTask(id, attempt)
-            let outcome = await withTaskCancellationHandler {
-                await attempt.value
-            } onCancel: {
-                attempt.cancel()
-            }
-            let wasAuthorized = await core.connectionEnded(id, error: outcome.error, closeCode: outcome.code)
-            let shuttingDown = await core.isShuttingDown
-            if Task.isCancelled || shuttingDown { break }
-            failures = wasAuthorized ? 0 : failures + 1
-            let delay = backoffDelay(attempt: max(1, failures))
-            logger.debug("reconnecting", metadata: ["orca_delay": "\(delay)", "orca_failures": "\(failures)"])
+            guard let id = core.connectionRequested() else { break }
+            let outcome = await connect(id, transport: transport)
+            let attempt = core.connectionEnded(id, error: outcome.error, closeCode: outcome.code)
+            guard let attempt, !Task.isCancelled else { break }
+            let delay = backoffDelay(attempt: attempt)
+            logger.debug(
+                "reconnecting", metadata: ["orca_delay": "\(delay)", "orca_failures": "\(core.failedConnections)"])
             do {
                 try await clock.sleep(for: delay)
             } catch {
@@ -199,20 +202,63 @@ public final class MarketDataClient: Service, Sendable {
         }
     }
 
+    /// What a connection attempt's child tasks report.
+    private enum AttemptEvent: Sendable {
+        case ended(error: (any Error)?, code: Int?)
+        case timedOut
+        case watchdogDone
+    }
+
+    /// One connection attempt: the transport (connect, session) and a watchdog for the connect timeout, which
+    /// cancels the attempt when the core says the handshake or authorization took too long.
+    private func connect(_ id: Int, transport: WebSocketTransport) async -> (error: (any Error)?, code: Int?) {
+        let core = self.core
+        let clock = self.clock
+        let timeout = configuration.connectTimeout
+        return await withTaskGroup(of: AttemptEvent.self) { group in
+            group.addTask {
+                do {
+                    let code = try await transport.run { connection in
+                        try await self.session(connection, id: id)
+                    }
+                    return .ended(error: nil, code: code)
+                } catch {
+                    return .ended(error: error, code: nil)
+                }
+            }
+            group.addTask {
+                do {
+                    try await clock.sleep(for: timeout)
+                } catch {
+                    return .watchdogDone
+                }
+                return core.connectTimeoutFired(id) ? .timedOut : .watchdogDone
+            }
+            while let event = await group.next() {
+                switch event {
+                case .ended(let error, let code):
+                    group.cancelAll()
+                    return (error, code)
+                case .timedOut:
+                    group.cancelAll()
+                case .watchdogDone:
+                    continue
+                }
+            }
+            return (CancellationError(), nil)
+        }
+    }
+
     /// The delay before reconnecting after `attempt` failed connections in a row (1 after a connection that had been
     /// authorized): `min(cap, initial × multiplier^(attempt − 1)) × (1 − jitter × random())`.
     public func backoffDelay(attempt: Int) -> Duration {
-        let initial = ClientTime.seconds(configuration.backoffInitial)
-        let cap = ClientTime.seconds(configuration.backoffCap)
-        let base = min(cap, initial * pow(configuration.backoffMultiplier, Double(max(0, attempt - 1))))
-        let jittered = base * (1 - configuration.backoffJitter * min(1, max(0, random())))
-        return ClientTime.duration(jittered)
+        MarketDataConnectionStateMachine.backoffDelay(attempt: attempt, random: random(), configuration: configuration)
     }
 
     /// One established connection: an ordered writer, the heartbeat, the token watcher and the reader, until one ends.
     private func session(_ connection: WebSocketConnection, id: Int) async throws {
         let (outgoing, queue) = AsyncStream.makeStream(of: String.self)
-        guard await core.sessionStarted(id, outgoing: queue) else { return }
+        guard core.sessionStarted(id, outgoing: queue) else { return }
         let core = self.core
         let clock = self.clock
         let interval = configuration.heartbeatInterval
@@ -233,9 +279,9 @@ public final class MarketDataClient: Service, Sendable {
                     let keepReading: Bool
                     do {
                         let frame = try MarketDataWire.parse(text)
-                        keepReading = await core.receive(frame, on: id)
+                        keepReading = core.frameReceived(frame, on: id)
                     } catch {
-                        keepReading = await core.malformed(error, on: id)
+                        keepReading = core.malformedFrame(error, on: id)
                     }
                     if !keepReading { break }
                 }
@@ -254,20 +300,21 @@ public final class MarketDataClient: Service, Sendable {
         while true {
             let now = wallClock.now()
             var next = now.addingTimeInterval(interval)
-            if let current = await core.authorizedToken(id) {
+            if let current = core.authorizedToken(id) {
                 let renewBy = current.expirationTime.addingTimeInterval(-margin)
                 if renewBy > now { next = min(next, renewBy) }
             }
             try await wallClock.sleep(until: next)
-            guard await core.authorizedToken(id) != nil else { continue }
+            guard core.authorizedToken(id) != nil else { continue }
             do {
                 let token = try await tokenProvider()
-                await core.renewed(id, token: token)
+                core.tokenRenewed(id, token: token)
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
                 logger.debug(
-                    "token check failed", metadata: ["orca_error": "\(ClientCore.describe(error))"])
+                    "token check failed",
+                    metadata: ["orca_error": "\(MarketDataConnectionStateMachine.describe(error))"])
             }
         }
     }

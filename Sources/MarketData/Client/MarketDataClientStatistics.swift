@@ -1,6 +1,5 @@
 public import Collectors
 public import Foundation
-import Synchronization
 
 /// Counters of a ``MarketDataClient`` for metrics and health checks: a `Sendable` snapshot, never a secret.
 public struct MarketDataClientStatistics: Sendable, Hashable, Codable {
@@ -47,22 +46,4 @@ public struct MarketDataClientStatistics: Sendable, Hashable, Codable {
 
     /// All zero, not connected.
     public init() {}
-}
-
-/// The lock-protected statistics a client updates.
-final class StatisticsRecorder: Sendable {
-    private let state = Mutex(MarketDataClientStatistics())
-
-    func snapshot() -> MarketDataClientStatistics { state.withLock { $0 } }
-
-    func update(_ body: (inout MarketDataClientStatistics) -> Void) {
-        state.withLock { body(&$0) }
-    }
-
-    func error(_ message: String, at instant: Date) {
-        state.withLock {
-            $0.lastError = message
-            $0.lastErrorAt = instant
-        }
-    }
 }

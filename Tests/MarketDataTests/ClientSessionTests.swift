@@ -1,3 +1,4 @@
+@testable import MarketData
 import CandleCore
 import Collectors
 import Foundation
@@ -6,7 +7,7 @@ import ServiceLifecycle
 import Testing
 import TokenStore
 import TradovateSimulator
-import MarketData
+
 
 @Suite("Market-data client: tokens, live charts, lifecycle", .timeLimit(.minutes(5)))
 struct ClientSessionTests {

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import Collectors
+@testable import MarketData
+import Collectors
 @testable import MarketData
 
 /// Encoding of client requests (protocol §4.2–4.4, §5.1, §5.6).

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import Collectors
+@testable import MarketData
+import Collectors
 @testable import MarketData
 
 /// Malformed frames throw ``MarketDataProtocolError`` and never trap.

@@ -1,3 +1,4 @@
+@testable import MarketData
 import CandleCore
 import Collectors
 import Foundation

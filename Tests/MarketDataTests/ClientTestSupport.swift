@@ -1,3 +1,4 @@
+@testable import MarketData
 import CandleCore
 import Collectors
 import Foundation
@@ -5,7 +6,7 @@ import Logging
 import Synchronization
 import TokenStore
 import TradovateSimulator
-import MarketData
+
 
 /// Shared pieces of the market-data client tests: a simulator on a manual market clock, a client on it, a token box,
 /// log capture and polling.

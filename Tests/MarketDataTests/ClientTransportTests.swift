@@ -4,7 +4,8 @@ import Logging
 import Testing
 import TradovateSimulator
 
-@testable import Collectors
+@testable import MarketData
+import Collectors
 @testable import MarketData
 
 @Suite("Market-data client: WebSocket transport", .timeLimit(.minutes(2)))
