@@ -82,6 +82,7 @@ public actor ScriptedCandleSource: CandleSource {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: LiveChartEvent.self, throwing: (any Error).self)
         subscribers[chart, default: [:]][id] = continuation
         continuation.onTermination = { [weak self] _ in
+            // `onTermination` is synchronous and may run on any thread; removing the subscriber needs the actor.
             Task { await self?.remove(chart, id) }
         }
         return stream

@@ -2,13 +2,13 @@ public import Collectors
 public import CandleCore
 public import Foundation
 
-/// The ``CandleSource`` backed by Tradovate's market-data socket (a ``MarketDataClient``).
+/// The `CandleSource` backed by Tradovate's market-data socket (a ``MarketDataClient``).
 ///
 /// - ``history(of:in:)`` pages backwards (protocol §5.8): `closestTimestamp` just below the range's upper bound and
 ///   `asFarAsTimestamp` = its lower bound; a page that does not reach the lower bound is followed by another with
 ///   `closestTimestamp` = the oldest bar received (that bar comes again and is de-duplicated), until no older bar
 ///   arrives. Bars are returned ascending, one per start, stamped with the chart's symbol, instrument and timeframe;
-///   a bar whose end lies after the wall clock's now is still forming (``Candle/isFinal`` `false`).
+///   a bar whose end lies after the wall clock's now is still forming (`Candle.isFinal` `false`).
 /// - ``live(_:)`` subscribes with a small `asMuchAsElements` and forwards the bars sent after the history's `eoh`.
 ///
 /// The client must be running (``MarketDataClient/run()``, in a service group or through
@@ -20,7 +20,7 @@ public struct TradovateCandleSource: CandleSource {
     public let wallClock: any WallClock
     /// `asMuchAsElements` of a live subscription (the history sent before real time starts; it is skipped).
     public let liveHistoryElements: Int
-    /// Most pages one ``history(of:in:)`` call requests before giving up with ``CandleSourceError/Code/unavailable``.
+    /// Most pages one ``history(of:in:)`` call requests before giving up with `CandleSourceError.Code.unavailable`.
     public let maximumPages: Int
 
     /// Creates a source on `client`.

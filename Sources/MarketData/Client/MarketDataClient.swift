@@ -22,7 +22,7 @@ public import ServiceLifecycle
 ///                                                                   asFarAsTimestamp: start, asMuchAsElements: nil) }
 /// ```
 ///
-/// Errors are ``CandleSourceError`` (or `CancellationError`); nothing the client logs, throws or counts contains a
+/// Errors are `CandleSourceError` (or `CancellationError`); nothing the client logs, throws or counts contains a
 /// token.
 public final class MarketDataClient: Service, Sendable {
     /// The settings in use.
@@ -48,7 +48,7 @@ public final class MarketDataClient: Service, Sendable {
     ///   - wallClock: market time: penalty waits, token expiry checks.
     ///   - random: the backoff jitter's source, values in `0..<1`.
     ///   - logger: where the client logs (debug/warning; never a token).
-    /// - Throws: ``CandleSourceError`` with code ``CandleSourceError/Code/invalidRequest`` for a wrong configuration.
+    /// - Throws: `CandleSourceError` with code `CandleSourceError.Code.invalidRequest` for a wrong configuration.
     public init(
         configuration: MarketDataClientConfiguration,
         tokenProvider: @escaping @Sendable () async throws -> Token,
@@ -82,7 +82,7 @@ public final class MarketDataClient: Service, Sendable {
     /// resent with its ticket; a page cut by a broken connection is sent again on the next connection
     /// (``MarketDataClientConfiguration/historyAttempts`` in all).
     ///
-    /// - Throws: ``CandleSourceError``: `unknownSymbol`, `notSupported`, `rateLimited` (429, captcha, too many
+    /// - Throws: `CandleSourceError`: `unknownSymbol`, `notSupported`, `rateLimited` (429, captcha, too many
     ///   penalties), `timeout`, `unavailable`, `invalidRequest`, `protocolViolation`, `closed`; or `CancellationError`.
     public func historyPage(
         of chart: ChartKey, closestTimestamp: Date?, asFarAsTimestamp: Date?, asMuchAsElements: Int?
@@ -96,12 +96,12 @@ public final class MarketDataClient: Service, Sendable {
     }
 
     /// Subscribes to `chart` (`md/getChart` with `asMuchAsElements`) and returns once the broker accepted it. Bars
-    /// after the history's `eoh` are delivered as ``LiveChartEvent/bar(_:)`` (``Candle/isFinal`` `false`), from
-    /// packets carrying either subscription id. A lost connection delivers ``LiveChartEvent/interrupted(reason:)``;
-    /// after reconnecting the chart is subscribed again (new ids) and ``LiveChartEvent/resumed`` follows. Ending the
+    /// after the history's `eoh` are delivered as `LiveChartEvent.bar(_:)` (`Candle.isFinal` `false`), from
+    /// packets carrying either subscription id. A lost connection delivers `LiveChartEvent.interrupted(reason:)`;
+    /// after reconnecting the chart is subscribed again (new ids) and `LiveChartEvent.resumed` follows. Ending the
     /// iteration cancels the chart at the broker; the stream finishes with `closed` when the client stops.
     ///
-    /// - Throws: ``CandleSourceError`` when the subscription cannot be made (unknown symbol, no data plan, timeout,
+    /// - Throws: `CandleSourceError` when the subscription cannot be made (unknown symbol, no data plan, timeout,
     ///   no connection, rate limits).
     public func live(
         _ chart: ChartKey, asMuchAsElements: Int = 1
@@ -112,12 +112,12 @@ public final class MarketDataClient: Service, Sendable {
     // MARK: - Lifecycle
 
     /// Maintains the connection until the task is cancelled or a graceful shutdown is triggered; then cancels the
-    /// charts, closes the socket normally, fails waiting requests with ``CandleSourceError/Code/closed`` and returns.
+    /// charts, closes the socket normally, fails waiting requests with `CandleSourceError.Code.closed` and returns.
     ///
     /// Everything the client runs concurrently (the connection loop, timers, token fetches, the `onTokenRefused`
     /// hook) is a child task of this call.
     ///
-    /// - Throws: ``CandleSourceError`` with code `invalidRequest` when called while already running or after it ended.
+    /// - Throws: `CandleSourceError` with code `invalidRequest` when called while already running or after it ended.
     public func run() async throws {
         let (commands, queue) = AsyncStream.makeStream(of: ClientCore.Command.self)
         guard core.start(commands: queue) else {

@@ -171,7 +171,7 @@ public struct ChartBar: Sendable, Hashable {
         Date(timeIntervalSince1970: Double(startMilliseconds) / 1000)
     }
 
-    /// The bar as a ``Candle`` of `chart`: symbol, instrument and timeframe come from the key, every other field from
+    /// The bar as a `Candle` of `chart`: symbol, instrument and timeframe come from the key, every other field from
     /// the bar (``bidVolume`` and ``offerVolume`` stay `nil` when the server did not send them).
     public func candle(of chart: ChartKey, isFinal: Bool) -> Candle {
         Candle(

@@ -247,6 +247,8 @@ public actor TokenRefresher: Service {
         }
         if let running = inflight[login] { return try await running.value }
         let requestedAt = clock.now().addingTimeInterval(-grace)
+        // One refresh per login however many callers ask at once: the first caller's request becomes a shared task
+        // that every concurrent caller awaits (single flight), so it cannot be a child of any one caller.
         let task = Task { try await self.perform(login, force: force, requestedAt: requestedAt) }
         inflight[login] = task
         defer { inflight[login] = nil }
