@@ -46,12 +46,12 @@ public actor RecordingCandleSink: CandleSink {
         return report
     }
 
-    public func latestBarStart(of series: Series) async throws -> Date? {
-        try await storage.latestBarStart(of: series)
+    public func latestCandleStart(of series: Series) async throws -> Date? {
+        try await storage.latestCandleStart(of: series)
     }
 
-    public func barStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) async throws -> [Date] {
-        try await storage.barStarts(of: series, in: range, finalOnly: finalOnly)
+    public func candleStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) async throws -> [Date] {
+        try await storage.candleStarts(of: series, in: range, finalOnly: finalOnly)
     }
 
     public func candles(of series: Series, in range: Range<Date>) async throws -> [Candle] {

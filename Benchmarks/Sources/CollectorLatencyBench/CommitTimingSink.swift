@@ -53,10 +53,10 @@ final class CommitTimingSink: CandleSink {
 
     func validate(_ candles: [Candle]) throws(CandleSinkError) { try backend.validate(candles) }
 
-    func latestBarStart(of series: Series) async throws -> Date? { try await backend.latestBarStart(of: series) }
+    func latestCandleStart(of series: Series) async throws -> Date? { try await backend.latestCandleStart(of: series) }
 
-    func barStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) async throws -> [Date] {
-        try await backend.barStarts(of: series, in: range, finalOnly: finalOnly)
+    func candleStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) async throws -> [Date] {
+        try await backend.candleStarts(of: series, in: range, finalOnly: finalOnly)
     }
 
     func candles(of series: Series, in range: Range<Date>) async throws -> [Candle] {

@@ -152,7 +152,7 @@ public actor Backfill {
             var existing: Set<Date> = []
             if configuration.skipExisting, let first = chunks.first, let last = chunks.last {
                 let range = first.range.lowerBound..<last.range.upperBound
-                existing = Set(try await sink.barStarts(of: series, in: range, finalOnly: true))
+                existing = Set(try await sink.candleStarts(of: series, in: range, finalOnly: true))
             }
             var state = BackfillSummary.SeriesSummary(series: series, chunks: chunks.count)
             for chunk in chunks {

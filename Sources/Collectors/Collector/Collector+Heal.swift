@@ -18,7 +18,7 @@ extension Collector {
         let expected = calendar.expectedBars(series.instrument, timeframe, from: from, to: horizon)
         let missing: [Date]
         do {
-            let stored = Set(try await sink.barStarts(of: series, in: from..<horizon, finalOnly: true))
+            let stored = Set(try await sink.candleStarts(of: series, in: from..<horizon, finalOnly: true))
             let empty = Set(try await ledger.confirmedEmpty(of: series, in: from..<horizon))
             missing = expected.filter { !stored.contains($0) && !empty.contains($0) }
         } catch is CancellationError {

@@ -39,11 +39,11 @@ public protocol CandleSink: Sendable {
     func validate(_ candles: [Candle]) throws(CandleSinkError)
 
     /// The start of the latest bar stored for `series` (any contract, forming or final), or `nil` when there is none.
-    func latestBarStart(of series: Series) async throws -> Date?
+    func latestCandleStart(of series: Series) async throws -> Date?
 
     /// The distinct bar starts stored for `series` in `range` (`[lowerBound, upperBound)`), ascending; with
     /// `finalOnly`, only starts that have a final bar.
-    func barStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) async throws -> [Date]
+    func candleStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) async throws -> [Date]
 
     /// The candles stored for `series` whose start lies in `range`, ordered by start, then symbol.
     func candles(of series: Series, in range: Range<Date>) async throws -> [Candle]
@@ -61,6 +61,16 @@ public protocol CandleSink: Sendable {
 }
 
 extension CandleSink {
+    /// Renamed ``latestCandleStart(of:)`` in 0.3 (one word, "candle", across the sink API).
+    @available(*, deprecated, renamed: "latestCandleStart(of:)")
+    public func latestBarStart(of series: Series) async throws -> Date? { try await latestCandleStart(of: series) }
+
+    /// Renamed ``candleStarts(of:in:finalOnly:)`` in 0.3.
+    @available(*, deprecated, renamed: "candleStarts(of:in:finalOnly:)")
+    public func barStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) async throws -> [Date] {
+        try await candleStarts(of: series, in: range, finalOnly: finalOnly)
+    }
+
     /// The type's name.
     public var storageDescription: String { String(describing: Self.self) }
 
@@ -70,9 +80,9 @@ extension CandleSink {
     }
 
     /// The distinct bar starts stored for `series` in `range`, forming or final; see
-    /// ``barStarts(of:in:finalOnly:)``.
-    public func barStarts(of series: Series, in range: Range<Date>) async throws -> [Date] {
-        try await barStarts(of: series, in: range, finalOnly: false)
+    /// ``candleStarts(of:in:finalOnly:)``.
+    public func candleStarts(of series: Series, in range: Range<Date>) async throws -> [Date] {
+        try await candleStarts(of: series, in: range, finalOnly: false)
     }
 
     /// Every candle stored for `series`, ordered by start, then symbol.

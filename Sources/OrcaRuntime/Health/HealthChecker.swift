@@ -136,7 +136,7 @@ public struct HealthChecker: Sendable {
                 let start = clock.now()
                 let latest: Date?
                 do {
-                    latest = try await sink.latestBarStart(of: series)
+                    latest = try await sink.latestCandleStart(of: series)
                     if latency == nil { latency = max(0, clock.now().timeIntervalSince(start)) }
                 } catch {
                     sinkError = sinkError ?? "\(error)"

@@ -212,7 +212,7 @@ public actor PostgresCandleSink: CandleSink {
         }
     }
 
-    public func latestBarStart(of series: Series) throws -> Date? {
+    public func latestCandleStart(of series: Series) throws -> Date? {
         try checkOpen()
         let table = schema.table(for: series)
         return try run(series: series, failure: .readFailed) { db in
@@ -227,7 +227,7 @@ public actor PostgresCandleSink: CandleSink {
         }
     }
 
-    public func barStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) throws -> [Date] {
+    public func candleStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) throws -> [Date] {
         try checkOpen()
         let table = schema.table(for: series)
         return try run(series: series, failure: .readFailed) { db in

@@ -62,7 +62,7 @@ struct BackfillCheckpointTests {
         #expect(second.series.reduce(0) { $0 + $1.chunksSkipped } == done)
         for series in [Self.nq5, Self.es5] {
             let expected = BackfillFixture.expected(series, Self.range)
-            #expect(try await sink.barStarts(of: series, in: Self.range, finalOnly: true) == expected)
+            #expect(try await sink.candleStarts(of: series, in: Self.range, finalOnly: true) == expected)
             #expect(try await sink.candles(of: series, in: Self.range).count == expected.count)
         }
         // A third run has nothing left to do.
@@ -116,7 +116,7 @@ struct BackfillCheckpointTests {
         ).filter { $0.range.upperBound > shortEnd }
         #expect(await source.historyRequests.count == newChunks.count)
         #expect(
-            try await sink.barStarts(of: Self.nq5, in: Self.range, finalOnly: true)
+            try await sink.candleStarts(of: Self.nq5, in: Self.range, finalOnly: true)
                 == BackfillFixture.expected(Self.nq5, Self.range))
 
         // `.extend` accepts other series and keeps what is complete.
@@ -144,7 +144,7 @@ struct BackfillCheckpointTests {
             configuration: configuration, source: BackfillFixture.source(asOf: now), sink: sink, clock: clock
         ).run()
         #expect(first.series[0].barsForming == 1)
-        let stored = try await sink.barStarts(of: Self.nq5, in: Self.range, finalOnly: false)
+        let stored = try await sink.candleStarts(of: Self.nq5, in: Self.range, finalOnly: false)
         #expect(stored.last == BackfillFixture.date("2025-12-17T14:55:00Z"), "the forming bar is not written")
         let rerun = BackfillFixture.source(asOf: now)
         try await Backfill(configuration: configuration, source: rerun, sink: sink, clock: clock).run()

@@ -56,7 +56,7 @@ struct BackfillTests {
         for series in [Self.nq5, Self.es5] {
             let expected = BackfillFixture.expected(series, Self.december)
             #expect(expected.count > 5_000)
-            let stored = try await sink.barStarts(of: series, in: Self.december, finalOnly: true)
+            let stored = try await sink.candleStarts(of: series, in: Self.december, finalOnly: true)
             #expect(stored == expected, "\(series): \(stored.count) stored, \(expected.count) expected")
             let candles = try await sink.candles(of: series, in: Self.december)
             #expect(candles.count == expected.count, "one bar per start")
@@ -216,7 +216,7 @@ struct BackfillTests {
         #expect(await source.historyRequests.first?.range.contains(holeDay.lowerBound) == true)
         #expect(summary.series[0].chunksSkipped == summary.series[0].chunks - 1)
         #expect(
-            try await holed.barStarts(of: Self.nq5, in: range, finalOnly: true)
+            try await holed.candleStarts(of: Self.nq5, in: range, finalOnly: true)
                 == BackfillFixture.expected(
                     Self.nq5, range))
         // Repair: exactly the missing range.
@@ -230,7 +230,7 @@ struct BackfillTests {
         #expect(await repairSource.historyRequests.map(\.range) == [holeDay])
         #expect(repair.written.inserted == BackfillFixture.expected(Self.nq5, holeDay).count)
         #expect(
-            try await repairedSink.barStarts(of: Self.nq5, in: range, finalOnly: true).count
+            try await repairedSink.candleStarts(of: Self.nq5, in: range, finalOnly: true).count
                 == BackfillFixture.expected(Self.nq5, range).count)
     }
 
@@ -263,7 +263,7 @@ struct BackfillTests {
             source: filter, sink: contractOnly, clock: clock
         ).run()
         let roll = BackfillFixture.date("2025-12-10T23:00:00Z")
-        #expect(try await contractOnly.barStarts(of: Self.nq5, in: Self.december.lowerBound..<roll).isEmpty)
+        #expect(try await contractOnly.candleStarts(of: Self.nq5, in: Self.december.lowerBound..<roll).isEmpty)
 
         let firstRequests = await filter.requests.count
         var configuration = Backfill.Configuration(

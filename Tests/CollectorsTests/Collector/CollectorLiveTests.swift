@@ -42,11 +42,11 @@ struct CollectorLiveTests {
             #expect(await driver.settle(extra: await source.push(lastState)))
             clock.set(to: last.addingTimeInterval(300))  // the bar's end: not closed yet
             try await Task.sleep(nanoseconds: 20_000_000)
-            #expect(try await sink.barStarts(of: one, in: last..<last.addingTimeInterval(1)).isEmpty)
+            #expect(try await sink.candleStarts(of: one, in: last..<last.addingTimeInterval(1)).isEmpty)
             clock.set(to: last.addingTimeInterval(301.5))  // end + settle
             #expect(
                 try await collectorEventually {
-                    try await !sink.barStarts(of: one, in: last..<last.addingTimeInterval(1), finalOnly: true).isEmpty
+                    try await !sink.candleStarts(of: one, in: last..<last.addingTimeInterval(1), finalOnly: true).isEmpty
                 })
         }
         let stored = try await sink.candles(of: one, in: last..<last.addingTimeInterval(1))
@@ -185,11 +185,11 @@ struct CollectorLiveTests {
             #expect(await collectorEventually { await collector.statistics.healPasses >= 1 })
             #expect(await source.openSubscriptions() == 0)
             let ten = NewYork.at(2025, 12, 9, 10, 0)
-            #expect(try await sink.barStarts(of: series[0], in: ten..<ten.addingTimeInterval(1)).isEmpty)
+            #expect(try await sink.candleStarts(of: series[0], in: ten..<ten.addingTimeInterval(1)).isEmpty)
             clock.set(to: NewYork.at(2025, 12, 9, 10, 5))
             #expect(await collectorEventually { await collector.statistics.cronFirings == 1 })
             #expect(
-                try await sink.barStarts(of: series[0], in: ten..<ten.addingTimeInterval(1), finalOnly: true) == [ten])
+                try await sink.candleStarts(of: series[0], in: ten..<ten.addingTimeInterval(1), finalOnly: true) == [ten])
             clock.set(to: NewYork.at(2025, 12, 9, 10, 15))
             #expect(await collectorEventually { await collector.statistics.cronFirings == 2 })
             let all = try await sink.candles(of: series[0])

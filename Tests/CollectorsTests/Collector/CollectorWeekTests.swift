@@ -56,7 +56,7 @@ struct CollectorWeekTests {
                 clock.set(to: close.addingTimeInterval(10))
                 #expect(
                     try await collectorEventually {
-                        let written = try await sink.barStarts(
+                        let written = try await sink.candleStarts(
                             of: Series(.nq, .oneHour), in: close.addingTimeInterval(-3600)..<close, finalOnly: true)
                         return written.count == 1
                     })

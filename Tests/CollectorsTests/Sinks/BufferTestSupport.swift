@@ -74,9 +74,9 @@ final class FlakySink: CandleSink {
         return try await store.write(candles)
     }
 
-    func latestBarStart(of series: Series) async throws -> Date? { try await store.latestBarStart(of: series) }
-    func barStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) async throws -> [Date] {
-        try await store.barStarts(of: series, in: range, finalOnly: finalOnly)
+    func latestCandleStart(of series: Series) async throws -> Date? { try await store.latestCandleStart(of: series) }
+    func candleStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) async throws -> [Date] {
+        try await store.candleStarts(of: series, in: range, finalOnly: finalOnly)
     }
     func candles(of series: Series, in range: Range<Date>) async throws -> [Candle] {
         try await store.candles(of: series, in: range)

@@ -30,9 +30,9 @@ struct BufferedCandleSinkTests {
         #expect(stats.backendReport.written == 2)
         #expect(backend.batches.count == 1, "consecutive batches are merged into one backend write")
         // Queries go to the backend.
-        #expect(try await buffer.latestBarStart(of: Bars.nq5) == Bars.start(1, .fiveMinutes))
+        #expect(try await buffer.latestCandleStart(of: Bars.nq5) == Bars.start(1, .fiveMinutes))
         #expect(try await buffer.candles(of: Bars.nq5).count == 2)
-        #expect(try await buffer.barStarts(of: Bars.nq5, in: Bars.everything).count == 2)
+        #expect(try await buffer.candleStarts(of: Bars.nq5, in: Bars.everything).count == 2)
         try await buffer.close()
     }
 

@@ -154,7 +154,7 @@ struct FileSinkTests {
             atPath: (path() as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try "time,price\n1,2\n".write(toFile: path(), atomically: true, encoding: .utf8)
         let sink = try FileCandleSink(configuration: .init(directory: directory))
-        await #expect { _ = try await sink.latestBarStart(of: Bars.nq5) } throws: { isSinkError($0, .corruptData) }
+        await #expect { _ = try await sink.latestCandleStart(of: Bars.nq5) } throws: { isSinkError($0, .corruptData) }
         try await sink.close()
     }
 

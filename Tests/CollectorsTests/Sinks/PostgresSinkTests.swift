@@ -179,7 +179,7 @@ struct PostgresSinkTests {
             #expect(
                 try value(db, "SELECT count(*) FROM \(schema).nq_candles_5min WHERE updated_at > '2024-01-02'") == "10")
             #expect(try await sink.candles(of: Bars.nq5).count == 5_000)
-            #expect(try await sink.latestBarStart(of: Bars.nq5) == Bars.start(4_999, .fiveMinutes))
+            #expect(try await sink.latestCandleStart(of: Bars.nq5) == Bars.start(4_999, .fiveMinutes))
             await sink.close()
         }
     }
@@ -188,7 +188,7 @@ struct PostgresSinkTests {
     func readsCreateNothing() async throws {
         try await withSchema { db in
             let sink = try sink()
-            #expect(try await sink.latestBarStart(of: Bars.nq5) == nil)
+            #expect(try await sink.latestCandleStart(of: Bars.nq5) == nil)
             #expect(try await sink.candles(of: Bars.nq5).isEmpty)
             #expect(try value(db, "SELECT to_regclass('\(schema).nq_candles_5min') IS NULL") == "t")
             await sink.close()
@@ -253,7 +253,7 @@ struct PostgresSinkOfflineTests {
             return error.code == .unavailable && error.isRetryable && error.series == Bars.nq5
                 && !"\(error)".contains(secret) && "\(error)".contains("postgres://orca:***@127.0.0.1:1/orca")
         }
-        await #expect { _ = try await sink.latestBarStart(of: Bars.nq5) } throws: { error in
+        await #expect { _ = try await sink.latestCandleStart(of: Bars.nq5) } throws: { error in
             isSinkError(error, .unavailable) && !"\(error)".contains(secret)
         }
     }

@@ -56,7 +56,7 @@ enum SinkContractCase: String, CaseIterable, Sendable, CustomTestStringConvertib
             let final = Bars.nq(0, close: 21_001.75, final: true)
             #expect(try await sink.write([final]) == CandleWriteReport(updated: 1))
             #expect(try await sink.candles(of: Bars.nq5) == [final])
-            #expect(try await sink.barStarts(of: Bars.nq5, in: Bars.everything, finalOnly: true) == [final.start])
+            #expect(try await sink.candleStarts(of: Bars.nq5, in: Bars.everything, finalOnly: true) == [final.start])
 
         case .finalNotDowngraded:
             let final = Bars.nq(0, close: 21_001.75, final: true)
@@ -88,9 +88,9 @@ enum SinkContractCase: String, CaseIterable, Sendable, CustomTestStringConvertib
             let bars = (0..<10).map { Bars.nq($0, final: $0 != 3) } + [Bars.es(1)]
             _ = try await sink.write(bars)
             let range = Bars.start(2, .fiveMinutes)..<Bars.start(5, .fiveMinutes)
-            #expect(try await sink.barStarts(of: Bars.nq5, in: range) == (2..<5).map { Bars.start($0, .fiveMinutes) })
+            #expect(try await sink.candleStarts(of: Bars.nq5, in: range) == (2..<5).map { Bars.start($0, .fiveMinutes) })
             #expect(
-                try await sink.barStarts(of: Bars.nq5, in: range, finalOnly: true)
+                try await sink.candleStarts(of: Bars.nq5, in: range, finalOnly: true)
                     == [2, 4].map {
                         Bars.start($0, .fiveMinutes)
                     })
@@ -99,18 +99,18 @@ enum SinkContractCase: String, CaseIterable, Sendable, CustomTestStringConvertib
             #expect(try await sink.candles(of: Bars.nq5, in: range.lowerBound..<range.lowerBound).isEmpty)
             // A bar in the middle of a range boundary: the bar starting inside is included.
             let shifted = range.lowerBound.addingTimeInterval(-1)..<range.upperBound.addingTimeInterval(-1)
-            #expect(try await sink.barStarts(of: Bars.nq5, in: shifted).count == 3)
+            #expect(try await sink.candleStarts(of: Bars.nq5, in: shifted).count == 3)
             // Other series and unknown series are separate.
-            #expect(try await sink.barStarts(of: Bars.es15, in: Bars.everything) == [Bars.start(1, .fifteenMinutes)])
+            #expect(try await sink.candleStarts(of: Bars.es15, in: Bars.everything) == [Bars.start(1, .fifteenMinutes)])
             #expect(try await sink.candles(of: Series(.mes, .oneHour)).isEmpty)
-            #expect(try await sink.barStarts(of: Series(.nq, .fifteenMinutes), in: Bars.everything).isEmpty)
+            #expect(try await sink.candleStarts(of: Series(.nq, .fifteenMinutes), in: Bars.everything).isEmpty)
 
         case .latestBar:
-            #expect(try await sink.latestBarStart(of: Bars.nq5) == nil)
+            #expect(try await sink.latestCandleStart(of: Bars.nq5) == nil)
             _ = try await sink.write([Bars.nq(7), Bars.nq(3), Bars.nq(9, final: false), Bars.es(2)])
-            #expect(try await sink.latestBarStart(of: Bars.nq5) == Bars.start(9, .fiveMinutes))
-            #expect(try await sink.latestBarStart(of: Bars.es15) == Bars.start(2, .fifteenMinutes))
-            #expect(try await sink.latestBarStart(of: Series(.mnq, .fiveMinutes)) == nil)
+            #expect(try await sink.latestCandleStart(of: Bars.nq5) == Bars.start(9, .fiveMinutes))
+            #expect(try await sink.latestCandleStart(of: Bars.es15) == Bars.start(2, .fifteenMinutes))
+            #expect(try await sink.latestCandleStart(of: Series(.mnq, .fiveMinutes)) == nil)
 
         case .twoContractsInOneSeries:
             // Around a roll both contracts may be collected: one series, two keys per start.
@@ -118,7 +118,7 @@ enum SinkContractCase: String, CaseIterable, Sendable, CustomTestStringConvertib
             let next = Bars.nq(0, close: 21_100.5, symbol: "NQH6")
             #expect(try await sink.write([front, next]) == CandleWriteReport(inserted: 2))
             #expect(try await sink.candles(of: Bars.nq5) == [next, front])  // ordered by start, then symbol
-            #expect(try await sink.barStarts(of: Bars.nq5, in: Bars.everything) == [front.start])
+            #expect(try await sink.candleStarts(of: Bars.nq5, in: Bars.everything) == [front.start])
 
         case .rejectsNaNPrice:
             var bad = Bars.nq(1)
@@ -145,7 +145,7 @@ enum SinkContractCase: String, CaseIterable, Sendable, CustomTestStringConvertib
             try await sink.close()
             try await sink.close()  // harmless
             await #expect { _ = try await sink.write([Bars.nq(1)]) } throws: { isSinkError($0, .closed) }
-            await #expect { _ = try await sink.latestBarStart(of: Bars.nq5) } throws: { isSinkError($0, .closed) }
+            await #expect { _ = try await sink.latestCandleStart(of: Bars.nq5) } throws: { isSinkError($0, .closed) }
 
         case .reopenKeepsBars:
             break
@@ -167,7 +167,7 @@ enum SinkContractCase: String, CaseIterable, Sendable, CustomTestStringConvertib
         // Nothing of the batch was written, not even its good bars.
         #expect(try await sink.candles(of: Bars.nq5).isEmpty)
         #expect(try await sink.candles(of: Bars.es15).isEmpty)
-        #expect(try await sink.latestBarStart(of: Bars.nq5) == nil)
+        #expect(try await sink.latestCandleStart(of: Bars.nq5) == nil)
     }
 
     private func reopen(_ harness: SinkHarness) async throws {
@@ -181,7 +181,7 @@ enum SinkContractCase: String, CaseIterable, Sendable, CustomTestStringConvertib
         let expected = [Bars.nq(0), Bars.nq(1, close: 21_001.25, final: true)]
         #expect(try await second.candles(of: Bars.nq5) == expected)
         #expect(try await second.write(expected) == CandleWriteReport(unchanged: 2))
-        #expect(try await second.latestBarStart(of: Bars.es15) == Bars.start(0, .fifteenMinutes))
+        #expect(try await second.latestCandleStart(of: Bars.es15) == Bars.start(0, .fifteenMinutes))
         try await second.close()
         try await harness.cleanup()
     }

@@ -14,8 +14,8 @@ private struct UnreachableSink: CandleSink {
         var description: String { "connection refused (postgres at 127.0.0.1:1)" }
     }
     func write(_ candles: [Candle]) async throws -> CandleWriteReport { throw Down() }
-    func latestBarStart(of series: Series) async throws -> Date? { throw Down() }
-    func barStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) async throws -> [Date] { throw Down() }
+    func latestCandleStart(of series: Series) async throws -> Date? { throw Down() }
+    func candleStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) async throws -> [Date] { throw Down() }
     func candles(of series: Series, in range: Range<Date>) async throws -> [Candle] { throw Down() }
     func flush() async throws {}
     func close() async throws {}

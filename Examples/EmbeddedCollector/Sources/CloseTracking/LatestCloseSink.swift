@@ -56,12 +56,12 @@ public actor LatestCloseSink: CandleSink {
         return report
     }
 
-    public func latestBarStart(of series: Series) throws -> Date? {
+    public func latestCandleStart(of series: Series) throws -> Date? {
         try checkOpen()
         return bars[series]?.keys.map(\.start).max()
     }
 
-    public func barStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) throws -> [Date] {
+    public func candleStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) throws -> [Date] {
         try checkOpen()
         let starts = (bars[series] ?? [:]).values.filter { range.contains($0.start) && (!finalOnly || $0.isFinal) }
         return Set(starts.map(\.start)).sorted()

@@ -111,7 +111,7 @@ struct EmbeddedCollectorTests {
 
         #expect(collected, "two live bars per series equal to the market's within 90 s")
         for series in series {
-            let healed = try await sink.barStarts(of: series, in: marketStart.addingTimeInterval(-1_800)..<marketStart)
+            let healed = try await sink.candleStarts(of: series, in: marketStart.addingTimeInterval(-1_800)..<marketStart)
             #expect(healed.count == 6, "the 30 minutes before the start were healed for \(series)")
             #expect(await sink.latestClose(of: series) != nil)
         }

@@ -81,13 +81,13 @@ struct LatestCloseSinkTests {
             bar(3, isFinal: false),
             Candle.fixture(instrument: .es, start: start, close: 6_000),
         ])
-        #expect(try await sink.latestBarStart(of: series) == start.addingTimeInterval(900))
-        #expect(try await sink.latestBarStart(of: Series(.mnq, .fiveMinutes)) == nil)
+        #expect(try await sink.latestCandleStart(of: series) == start.addingTimeInterval(900))
+        #expect(try await sink.latestCandleStart(of: Series(.mnq, .fiveMinutes)) == nil)
         let range = start.addingTimeInterval(300)..<start.addingTimeInterval(900)  // bars 1 and 2, half-open
-        #expect(try await sink.barStarts(of: series, in: range) == [300, 600].map { start.addingTimeInterval($0) })
+        #expect(try await sink.candleStarts(of: series, in: range) == [300, 600].map { start.addingTimeInterval($0) })
         let all = start..<start.addingTimeInterval(3_600)
-        #expect(try await sink.barStarts(of: series, in: all, finalOnly: true).count == 3)
-        #expect(try await sink.barStarts(of: series, in: all, finalOnly: false).count == 4)
+        #expect(try await sink.candleStarts(of: series, in: all, finalOnly: true).count == 3)
+        #expect(try await sink.candleStarts(of: series, in: all, finalOnly: false).count == 4)
         let ordered = try await sink.candles(of: series, in: range)
         #expect(ordered.map(\.symbol) == ["NQZ6", "NQH7", "NQZ6"])  // by start, then symbol
         #expect(try await sink.candles(of: Series(.es, .fiveMinutes)).map(\.close) == [6_000])
@@ -111,7 +111,7 @@ struct LatestCloseSinkTests {
         } throws: { error in
             (error as? CandleSinkError)?.code == .closed
         }
-        await #expect(throws: CandleSinkError.self) { try await sink.latestBarStart(of: series) }
+        await #expect(throws: CandleSinkError.self) { try await sink.latestCandleStart(of: series) }
         await #expect(throws: CandleSinkError.self) { try await sink.flush() }
     }
 }

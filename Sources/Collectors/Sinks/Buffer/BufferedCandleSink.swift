@@ -249,15 +249,15 @@ public actor BufferedCandleSink: CandleSink {
     }
 
     /// The backend's answer (queued bars are not included).
-    public func latestBarStart(of series: Series) async throws -> Date? {
+    public func latestCandleStart(of series: Series) async throws -> Date? {
         try checkOpen()
-        return try await backend.latestBarStart(of: series)
+        return try await backend.latestCandleStart(of: series)
     }
 
     /// The backend's answer (queued bars are not included).
-    public func barStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) async throws -> [Date] {
+    public func candleStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) async throws -> [Date] {
         try checkOpen()
-        return try await backend.barStarts(of: series, in: range, finalOnly: finalOnly)
+        return try await backend.candleStarts(of: series, in: range, finalOnly: finalOnly)
     }
 
     /// The backend's answer (queued bars are not included).

@@ -143,12 +143,12 @@ public actor FileCandleSink: CandleSink {
         return report
     }
 
-    public func latestBarStart(of series: Series) throws -> Date? {
+    public func latestCandleStart(of series: Series) throws -> Date? {
         try checkOpen()
         return try seriesFile(series, create: false)?.latestStart.map { Date(timeIntervalSince1970: TimeInterval($0)) }
     }
 
-    public func barStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) throws -> [Date] {
+    public func candleStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) throws -> [Date] {
         try checkOpen()
         guard let file = try seriesFile(series, create: false) else { return [] }
         return Self.starts(file.bars, in: range, finalOnly: finalOnly)

@@ -40,12 +40,12 @@ public actor MemoryCandleSink: CandleSink {
         return report
     }
 
-    public func latestBarStart(of series: Series) throws -> Date? {
+    public func latestCandleStart(of series: Series) throws -> Date? {
         try checkOpen()
         return bars[SeriesID(series)]?.latestStart.map { Date(timeIntervalSince1970: TimeInterval($0)) }
     }
 
-    public func barStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) throws -> [Date] {
+    public func candleStarts(of series: Series, in range: Range<Date>, finalOnly: Bool) throws -> [Date] {
         try checkOpen()
         guard let stored = bars[SeriesID(series)] else { return [] }
         return FileCandleSink.starts(stored, in: range, finalOnly: finalOnly)
