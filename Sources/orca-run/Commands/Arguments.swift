@@ -58,18 +58,12 @@ struct TimeframeArgument: ExpressibleByArgument {
     var defaultValueDescription: String { timeframe.label }
 }
 
-/// Formats instants for terminal output: UTC and New York side by side.
+/// Argument helpers shared by the commands.
 enum Show {
-    static func instant(_ date: Date) -> String {
-        let utc = date.formatted(.iso8601)
-        let ny = date.formatted(
-            Date.VerbatimFormatStyle(
-                format:
-                    "\(weekday: .abbreviated) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits)",
-                timeZone: TimeZone(identifier: "America/New_York")!, calendar: Calendar(identifier: .gregorian)))
-        return "\(utc) (\(ny) New York)"
-    }
+    /// `TerminalText.instant(_:)`.
+    static func instant(_ date: Date) -> String { TerminalText.instant(date) }
 
+    /// The instruments named on the command line (all built-in ones when none is named).
     static func instruments(_ roots: [String]) throws -> [Instrument] {
         if roots.isEmpty { return Instrument.builtIns }
         return try roots.map { root in

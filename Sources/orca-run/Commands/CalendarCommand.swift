@@ -1,6 +1,7 @@
 import ArgumentParser
 import CandleCore
 import Foundation
+import OrcaRuntime
 
 struct CalendarCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,28 +50,12 @@ struct CalendarCommand: ParsableCommand {
             return
         }
         let now = at?.date ?? Date()
-        if let session = calendar.session(containing: now) {
-            print("OPEN at \(Show.instant(now))")
-            print("  session  \(Show.instant(session.open)) → \(Show.instant(session.close))")
-            print("  trade date \(session.tradeDate)")
-        } else {
-            print("CLOSED at \(Show.instant(now))")
-        }
-        if let open = calendar.nextOpen(after: now) { print("  next open  \(Show.instant(open))") }
-        if let close = calendar.nextClose(after: now) { print("  next close \(Show.instant(close))") }
-        if let holiday = calendar.holidays[CalendarDay(containing: now, in: calendar.timeZone)] {
-            print("  holiday    \(holiday)")
-        }
+        print(CalendarRendering.lines(at: now, calendar: calendar).joined(separator: "\n"))
         if let from, let to {
             let root = try Show.instruments([instrument])[0]
-            let timeframe = timeframe.timeframe
-            let bars = calendar.expectedBars(root, timeframe, from: from.date, to: to.date)
-            print(
-                "\(bars.count) expected \(timeframe.label) bars for \(root.root) in [\(from.date.formatted(.iso8601)), \(to.date.formatted(.iso8601)))"
-            )
-            if let first = bars.first, let last = bars.last {
-                print("  first \(Show.instant(first))\n  last  \(Show.instant(last))")
-            }
+            let lines = CalendarRendering.expectedBars(
+                root, timeframe.timeframe, from: from.date, to: to.date, calendar: calendar)
+            print(lines.joined(separator: "\n"))
         }
     }
 }

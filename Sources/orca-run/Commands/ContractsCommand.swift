@@ -1,6 +1,7 @@
 import ArgumentParser
 import CandleCore
 import Foundation
+import OrcaRuntime
 
 struct ContractsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,15 +34,6 @@ struct ContractsCommand: ParsableCommand {
             throw ValidationError("--roll-days: \(error.description)")
         }
         let now = at?.date ?? Date()
-        print("at \(Show.instant(now))")
-        for instrument in try Show.instruments(roots) {
-            let front = contracts.frontMonth(instrument, at: now)
-            let next = contracts.nextContract(after: front, for: instrument)
-            print(
-                "\(instrument.root.padding(toLength: 4, withPad: " ", startingAt: 0)) front "
-                    + front.symbol.padding(toLength: 7, withPad: " ", startingAt: 0)
-                    + " expires \(contracts.lastTrade(of: front).formatted(.iso8601))"
-                    + "  rolls to \(next.symbol) at \(contracts.rollInstant(of: front).formatted(.iso8601))")
-        }
+        print(ContractsRendering.lines(try Show.instruments(roots), at: now, contracts: contracts).joined(separator: "\n"))
     }
 }

@@ -118,11 +118,11 @@ struct TokensCommand: AsyncParsableCommand {
                 }
                 return await group.reduce(into: [String: Result<Token, any Error>]()) { $0[$1.0] = $1.1 }
             }
-            print(Table.row(["LOGIN", "ACCOUNTS WRITTEN", "EXPIRES IN", "RESULT"]))
+            print(TerminalText.row(["LOGIN", "ACCOUNTS WRITTEN", "EXPIRES IN", "RESULT"]))
             for login in logins {
                 switch results[login.name] {
                 case .success(let token)?:
-                    let left = Table.duration(token.secondsLeft(at: Date()))
+                    let left = TerminalText.duration(token.secondsLeft(at: Date()))
                     let how: String
                     switch await refresher.source(of: login.name) {
                     case .login?: how = "logged in"
@@ -131,10 +131,10 @@ struct TokensCommand: AsyncParsableCommand {
                         how =
                             "adopted (issued \(Int(Date().timeIntervalSince(token.issuedAt))) s ago, e.g. by another process)"
                     }
-                    print(Table.row([login.name, "\(redis == nil ? 0 : login.accounts.count)", left, how]))
+                    print(TerminalText.row([login.name, "\(redis == nil ? 0 : login.accounts.count)", left, how]))
                 case .failure(let error)?:
                     failed = true
-                    print(Table.row([login.name, "0", "-", "FAILED: \(error)"]))
+                    print(TerminalText.row([login.name, "0", "-", "FAILED: \(error)"]))
                 case nil:
                     failed = true
                 }
@@ -178,33 +178,15 @@ struct TokensCommand: AsyncParsableCommand {
             let status = try await redis.status(of: names)
             await redis.close()
             var bad = false
-            print(Table.row(["ACCOUNT", "PRESENT", "TTL", "EXPIRES AT", "SOURCE"]))
+            print(TerminalText.row(["ACCOUNT", "PRESENT", "TTL", "EXPIRES AT", "SOURCE"]))
             for entry in status {
-                let ttl = entry.ttl.map { Table.duration($0) } ?? "-"
+                let ttl = entry.ttl.map { TerminalText.duration($0) } ?? "-"
                 let expires = entry.expirationTime?.formatted(.iso8601) ?? "-"
                 let source = entry.login.map { "orca (login \($0))" } ?? (entry.present ? "legacy key only" : "-")
                 if !entry.present || (entry.ttl ?? 0) < margin.seconds { bad = true }
-                print(Table.row([entry.account, entry.present ? "yes" : "MISSING", ttl, expires, source]))
+                print(TerminalText.row([entry.account, entry.present ? "yes" : "MISSING", ttl, expires, source]))
             }
             if bad { throw ExitCode(1) }
         }
-    }
-}
-
-/// Fixed-width table rows for terminal output.
-enum Table {
-    static func row(_ cells: [String]) -> String {
-        let widths = [24, 18, 12, 26]
-        return cells.enumerated().map { index, cell in
-            index < widths.count && index < cells.count - 1
-                ? cell.padding(toLength: max(widths[index], cell.count + 1), withPad: " ", startingAt: 0) : cell
-        }.joined()
-    }
-
-    static func duration(_ seconds: TimeInterval) -> String {
-        guard seconds > 0 else { return "expired" }
-        let s = Int(seconds)
-        return s >= 3600
-            ? "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m" : "\(s / 60)m\(String(format: "%02d", s % 60))s"
     }
 }
