@@ -4,7 +4,7 @@ import PackageDescription
 // Orca embedded in your own program: the in-process Tradovate simulator, a token refresher, the market-data client
 // and a Collector that writes into a custom CandleSink, run in a ServiceLifecycle ServiceGroup. Library products only
 // (CandleCore, Collectors, TokenStore, TradovateSimulator), no OrcaRuntime. Orca is a path dependency here; in your
-// project use `.package(url: "<your Orca git URL>", from: "0.2.0")`.
+// project use `.package(url: "<your Orca git URL>", from: "0.3.0")`.
 let package = Package(
     name: "EmbeddedCollector",
     platforms: [.macOS(.v15)],

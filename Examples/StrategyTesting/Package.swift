@@ -3,7 +3,7 @@ import PackageDescription
 
 // A toy trading strategy and its unit tests, written against Orca's test kit: scripted bars (ScriptedCandleSource),
 // a recording sink and a manual clock. Orca is a path dependency here; in your project use
-// `.package(url: "<your Orca git URL>", from: "0.2.0")`.
+// `.package(url: "<your Orca git URL>", from: "0.3.0")`.
 let package = Package(
     name: "StrategyTesting",
     platforms: [.macOS(.v15)],

@@ -3,5 +3,5 @@
 /// `OrcaRuntimeTests`.
 public enum OrcaRuntime {
     /// The version `orca-run --version` prints.
-    public static let version = "0.2.0"
+    public static let version = "0.3.0"
 }
