@@ -8,7 +8,7 @@ import TokenStore
 /// Options shared by `tokens refresh` and `tokens status`: the shared configuration (`--config`, the `ORCA_*`
 /// variables, `REDIS_URL`) plus the token flags, each an override of a configuration key.
 struct TokenOptions: ParsableArguments {
-    @OptionGroup var config: ConfigOptions
+    @OptionGroup var config: SharedConfigOptions
 
     @Option(
         help:
@@ -79,10 +79,14 @@ struct TokensCommand: AsyncParsableCommand {
                 expired or was revoked. The result is written to Redis under token:<account> for the login and \
                 every alias (the old system's layout, TTL = time left until expirationTime) and under Orca's own \
                 orca:* keys. Several processes running this at once renew each login once: a Redis lock makes the \
-                others pick up the new token, and a token issued less than --if-older-than seconds ago is used as \
+                others pick up the new token, and a token issued less than --if-older-than ago is used as \
                 it is. Exit code 1 when any login failed.
 
+                It reads the same configuration as orca-run run (--config, ORCA_* variables), so both use one \
+                device id per login: <stateDirectory>/device-id.
+
                 EXAMPLES
+                  orca-run tokens refresh --config /etc/orca/orca.yaml
                   orca-run tokens refresh --credentials ~/.config/orca/credentials.yaml --redis-url rediss://:PASSWORD@redis.example.com:6380/0
                   REDIS_URL=redis://127.0.0.1:6379/0 ORCA_TRADOVATE_URL=http://127.0.0.1:8080/v1 orca-run tokens refresh
                 """
