@@ -40,7 +40,7 @@ final class Listener: Sendable {
         case drain(ServerChannel, done: WakeSignal)
         /// Listen again after `delay` (wall clock), unless `cancelled` is signalled first (a later resume, refusal or
         /// shutdown superseded it).
-        case reopen(after: Duration, cancelled: WakeSignal)
+        case reopen(at: Date, cancelled: WakeSignal)
     }
 
     private struct State {
@@ -91,10 +91,10 @@ final class Listener: Sendable {
                         }
                         done.signal()
                     }
-                case .reopen(let delay, let cancelled):
+                case .reopen(let deadline, let cancelled):
                     group.addTask {
                         let due = await withTaskGroup(of: Bool.self) { race in
-                            race.addTask { (try? await self.core.wallClock.sleep(for: delay)) != nil }
+                            race.addTask { (try? await self.core.wallClock.sleep(until: deadline)) != nil }
                             race.addTask {
                                 await cancelled.wait()
                                 return false
@@ -195,7 +195,9 @@ final class Listener: Sendable {
             state.cancelReopen?.signal()
             state.cancelReopen = cancelled
         }
-        jobQueue.yield(.reopen(after: duration, cancelled: cancelled))
+        // The deadline is fixed now, not when the job runs: a clock moved in between must still reach it.
+        jobQueue.yield(
+            .reopen(at: core.wallClock.now().addingTimeInterval(duration.timeInterval), cancelled: cancelled))
     }
 
     /// Stops for good (server shutdown); ``run()`` returns once its work has ended.
