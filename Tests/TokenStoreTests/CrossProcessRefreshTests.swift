@@ -45,7 +45,8 @@ struct CrossProcessRefreshTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: credentials)
         let environment = [
             "REDIS_URL": env["ORCA_TEST_REDIS_URL"]!, "ORCA_TRADOVATE_URL": sim.restBaseURL.absoluteString,
-            "XDG_STATE_HOME": directory.path, "PATH": env["PATH"] ?? "/usr/bin",
+            "XDG_STATE_HOME": directory.path, "ORCA_STATE_DIRECTORY": directory.path + "/state",
+            "PATH": env["PATH"] ?? "/usr/bin",
         ]
         func refresh() async throws -> (Int32, String) {
             try await runProcess(
