@@ -138,9 +138,9 @@ extension OrcaConfiguration.Collector {
     public var collectorConfiguration: Collector.Configuration {
         Collector.Configuration(
             series: series, mode: cron.map { .cron($0, timeZone: TimeZone(identifier: "UTC")!) } ?? .live,
-            rollDaysBeforeExpiry: rollDaysBeforeExpiry, settleTimeout: settle.timeInterval,
-            writeProvisional: provisionalBars, healLookBack: lookback.timeInterval,
-            healInterval: healInterval.timeInterval, revisionWindowBars: refetchLast,
+            rollDaysBeforeExpiry: rollDaysBeforeExpiry, settleTimeout: settle,
+            writeProvisional: provisionalBars, healLookBack: lookback,
+            healInterval: healInterval, revisionWindowBars: refetchLast,
             checkDerivedTimeframes: derivedTimeframes)
     }
 }
