@@ -86,14 +86,14 @@ struct RedisTokenProviderTests {
     @Test("the renewal lock is exclusive and only its owner releases it")
     func lock() async throws {
         let redis = try provider()
-        #expect(try await redis.acquireLock("renew:A", owner: "one", ttl: 5))
-        #expect(try await !redis.acquireLock("renew:A", owner: "two", ttl: 5))
+        #expect(try await redis.acquireLock("renew:A", owner: "one", ttl: .seconds(5)))
+        #expect(try await !redis.acquireLock("renew:A", owner: "two", ttl: .seconds(5)))
         try await redis.releaseLock("renew:A", owner: "two")  // not the owner: no effect
-        #expect(try await !redis.acquireLock("renew:A", owner: "two", ttl: 5))
+        #expect(try await !redis.acquireLock("renew:A", owner: "two", ttl: .seconds(5)))
         try await redis.releaseLock("renew:A", owner: "one")
-        #expect(try await redis.acquireLock("renew:A", owner: "two", ttl: 0.2))
+        #expect(try await redis.acquireLock("renew:A", owner: "two", ttl: .milliseconds(200)))
         try await Task.sleep(for: .milliseconds(300))  // the lock expires by itself
-        #expect(try await redis.acquireLock("renew:A", owner: "three", ttl: 5))
+        #expect(try await redis.acquireLock("renew:A", owner: "three", ttl: .seconds(5)))
     }
 
     @Test("a wrong password gives storageUnavailable naming the auth failure, without the password")

@@ -171,8 +171,8 @@ struct CollectorLatencyBench {
                 + "; window ends \(iso(windowEnd))")
         fflush(nil)
         // Run until the window's end, plus the settle timeout and 3 real seconds for its last bars to be committed.
-        let stop = clock.real(atSimulated: windowEnd.addingTimeInterval(Collector.Configuration().settleTimeout))
-            .addingTimeInterval(3)
+        let settle = Collector.Configuration().settleTimeout.timeInterval
+        let stop = clock.real(atSimulated: windowEnd.addingTimeInterval(settle)).addingTimeInterval(3)
         var nextReport = realClock.now().addingTimeInterval(60)
         while realClock.now() < stop {
             try await realClock.sleep(until: min(stop, nextReport))

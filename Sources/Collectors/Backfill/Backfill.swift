@@ -326,9 +326,10 @@ struct ChunkWorker: Sendable {
             retries += 1
             if sourceError?.code == .rateLimited {
                 rateLimits += 1
-                await gate.pause(until: clock.now().addingTimeInterval(retry.rateLimitPause(count: rateLimits)))
+                await gate.pause(
+                    until: clock.now().addingTimeInterval(retry.rateLimitPause(count: rateLimits).timeInterval))
             } else {
-                try await clock.sleep(for: retry.delay(afterAttempt: attempt))
+                try await clock.sleep(for: retry.delay(afterAttempt: attempt).timeInterval)
             }
         }
     }

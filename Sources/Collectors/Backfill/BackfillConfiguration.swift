@@ -46,21 +46,22 @@ extension Backfill {
         /// Attempts per chunk, the first included (≥ 1).
         public var maxAttempts: Int
         /// The wait before the second attempt.
-        public var initialDelay: TimeInterval
+        public var initialDelay: Duration
         /// The factor applied to the wait after each failed attempt.
         public var multiplier: Double
         /// The longest wait between attempts.
-        public var maxDelay: TimeInterval
+        public var maxDelay: Duration
         /// The pause after a ``CandleSourceError/Code/rateLimited`` error; doubled on each further rate limit of the
         /// same chunk (up to ``maxRateLimitDelay``). Every worker waits until the pause is over.
-        public var rateLimitDelay: TimeInterval
+        public var rateLimitDelay: Duration
         /// The longest pause after a rate limit.
-        public var maxRateLimitDelay: TimeInterval
+        public var maxRateLimitDelay: Duration
 
         /// Creates a policy. The defaults: 6 attempts, 1 s doubling up to 60 s; 30 s after a rate limit, up to 10 min.
         public init(
-            maxAttempts: Int = 6, initialDelay: TimeInterval = 1, multiplier: Double = 2, maxDelay: TimeInterval = 60,
-            rateLimitDelay: TimeInterval = 30, maxRateLimitDelay: TimeInterval = 600
+            maxAttempts: Int = 6, initialDelay: Duration = .seconds(1), multiplier: Double = 2,
+            maxDelay: Duration = .seconds(60), rateLimitDelay: Duration = .seconds(30),
+            maxRateLimitDelay: Duration = .seconds(600)
         ) {
             self.maxAttempts = maxAttempts
             self.initialDelay = initialDelay
@@ -72,16 +73,18 @@ extension Backfill {
 
         /// No waiting at all (tests): every retry is immediate.
         public static let immediate = RetryPolicy(
-            initialDelay: 0, maxDelay: 0, rateLimitDelay: 0, maxRateLimitDelay: 0)
+            initialDelay: .zero, maxDelay: .zero, rateLimitDelay: .zero, maxRateLimitDelay: .zero)
 
         /// The wait after failed attempt number `attempt` (1-based) with a transient, non-rate-limit error.
-        public func delay(afterAttempt attempt: Int) -> TimeInterval {
-            min(maxDelay, initialDelay * pow(multiplier, Double(max(0, attempt - 1))))
+        public func delay(afterAttempt attempt: Int) -> Duration {
+            .interval(
+                min(maxDelay.timeInterval, initialDelay.timeInterval * pow(multiplier, Double(max(0, attempt - 1)))))
         }
 
         /// The pause after the `count`-th rate limit (1-based) of one chunk.
-        public func rateLimitPause(count: Int) -> TimeInterval {
-            min(maxRateLimitDelay, rateLimitDelay * pow(2, Double(max(0, count - 1))))
+        public func rateLimitPause(count: Int) -> Duration {
+            .interval(
+                min(maxRateLimitDelay.timeInterval, rateLimitDelay.timeInterval * pow(2, Double(max(0, count - 1)))))
         }
     }
 
@@ -134,7 +137,7 @@ extension Backfill {
         /// before they are durable, e.g. a file sink without sync per write). Default `true`.
         public var flushBeforeCheckpoint: Bool
         /// The window of the moving bar and chunk rates in ``BackfillProgress``. Default 10 s.
-        public var rateWindow: TimeInterval
+        public var rateWindow: Duration
 
         /// A backfill of `series`, each over `[from, to)`.
         ///
@@ -170,7 +173,7 @@ extension Backfill {
             self.skipExisting = skipExisting
             self.charts = .contract
             self.flushBeforeCheckpoint = true
-            self.rateWindow = 10
+            self.rateWindow = .seconds(10)
         }
 
         /// A repair: fetch exactly the `missing` ranges of each series (what `verify --repair` found), without a
@@ -205,7 +208,7 @@ extension Backfill {
             guard retry.maxAttempts >= 1 else {
                 throw invalid("retry.maxAttempts is \(retry.maxAttempts): it must be at least 1")
             }
-            guard rateWindow > 0 else { throw invalid("rateWindow must be positive") }
+            guard rateWindow > .zero else { throw invalid("rateWindow must be positive") }
         }
     }
 }

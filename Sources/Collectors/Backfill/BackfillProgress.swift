@@ -102,12 +102,12 @@ public struct BackfillRateMeter: Sendable, Hashable {
         var chunks: Int
     }
 
-    /// The window length in seconds.
-    public let window: TimeInterval
+    /// The window length.
+    public let window: Duration
     private var samples: [Sample] = []
 
-    /// A meter over `window` seconds.
-    public init(window: TimeInterval) {
+    /// A meter over `window`.
+    public init(window: Duration) {
         self.window = window
     }
 
@@ -115,7 +115,7 @@ public struct BackfillRateMeter: Sendable, Hashable {
     public mutating func record(at time: Date, bars: Int, chunks: Int) {
         if let last = samples.last, time < last.time { return }
         samples.append(Sample(time: time, bars: bars, chunks: chunks))
-        let cutoff = time.addingTimeInterval(-window)
+        let cutoff = time.addingTimeInterval(-window.timeInterval)
         // Keep one sample at or before the cutoff as the baseline.
         if let baseline = samples.lastIndex(where: { $0.time <= cutoff }), baseline > 0 {
             samples.removeFirst(baseline)

@@ -112,13 +112,13 @@ public final class BackfillProgressWriter: Sendable {
     public init(
         isTerminal: Bool = BackfillProgressWriter.standardErrorIsTerminal,
         width: Int = BackfillProgressWriter.standardErrorWidth ?? 80,
-        terminalInterval: TimeInterval = 0.2, plainInterval: TimeInterval = 5,
+        terminalInterval: Duration = .milliseconds(200), plainInterval: Duration = .seconds(5),
         clock: any WallClock = SystemWallClock(),
         output: @escaping @Sendable (String) -> Void = BackfillProgressWriter.writeToStandardError
     ) {
         self.renderer = BackfillProgressRenderer(isTerminal: isTerminal, width: width)
         self.clock = clock
-        self.interval = isTerminal ? terminalInterval : plainInterval
+        self.interval = (isTerminal ? terminalInterval : plainInterval).timeInterval
         self.output = output
     }
 

@@ -23,29 +23,29 @@ extension Collector {
         public var tradingCalendar: TradingCalendar
         /// Calendar days between the roll date and expiry, for the front-month rule (default 8, 0…60).
         public var rollDaysBeforeExpiry: Int
-        /// Seconds after a bar's end after which its last received state is taken as final when no newer bar and no
-        /// update at or after the end arrived (default 1.5 s).
-        public var settleTimeout: TimeInterval
+        /// How long after a bar's end its last received state is taken as final when no newer bar and no update at or
+        /// after the end arrived (default 1.5 s).
+        public var settleTimeout: Duration
         /// Write forming bars with `isFinal = false` as they change (default `false`); the final bar follows.
         public var writeProvisional: Bool
-        /// At most one provisional write per series in this many seconds (default 5 s).
-        public var provisionalInterval: TimeInterval
-        /// Seconds before a roll instant the next contract is subscribed, and after it the old one is dropped
+        /// At most one provisional write per series in this span (default 5 s).
+        public var provisionalInterval: Duration
+        /// How long before a roll instant the next contract is subscribed, and after it the old one is dropped
         /// (default 60 s).
-        public var rollLeadTime: TimeInterval
+        public var rollLeadTime: Duration
         /// How far back healing compares the sink with the calendar (default 3 days).
-        public var healLookBack: TimeInterval
-        /// Seconds between periodic heals (default 900 = 15 min). Heals also run at start and after every reconnect.
-        public var healInterval: TimeInterval
+        public var healLookBack: Duration
+        /// Time between periodic heals (default 15 min). Heals also run at start and after every reconnect.
+        public var healInterval: Duration
         /// The last K closed bars per series fetched again on every heal to catch late revisions (default 3; 0 = off).
         public var revisionWindowBars: Int
-        /// A bar that history does not return is recorded as confirmed empty only once its end is at least this many
-        /// seconds in the past (default 600 s), so a broker that lags behind real time is not mistaken for "no trades".
-        public var emptyConfirmationDelay: TimeInterval
+        /// A bar that history does not return is recorded as confirmed empty only once its end is at least this long
+        /// in the past (default 600 s), so a broker that lags behind real time is not mistaken for "no trades".
+        public var emptyConfirmationDelay: Duration
         /// First delay after a transient source failure (default 1 s); doubles per attempt.
-        public var retryInitialDelay: TimeInterval
+        public var retryInitialDelay: Duration
         /// Longest delay between attempts (default 60 s).
-        public var retryMaximumDelay: TimeInterval
+        public var retryMaximumDelay: Duration
         /// Attempts per history request before the failure is counted and the series goes on (default 6).
         public var retryAttempts: Int
         /// Build 15/30/60-minute bars from the stored base bars and compare them with the broker's (default `false`).
@@ -66,16 +66,16 @@ extension Collector {
             mode: Mode = .live,
             tradingCalendar: TradingCalendar = .cmeEquityIndex,
             rollDaysBeforeExpiry: Int = 8,
-            settleTimeout: TimeInterval = 1.5,
+            settleTimeout: Duration = .milliseconds(1500),
             writeProvisional: Bool = false,
-            provisionalInterval: TimeInterval = 5,
-            rollLeadTime: TimeInterval = 60,
-            healLookBack: TimeInterval = 3 * 86_400,
-            healInterval: TimeInterval = 900,
+            provisionalInterval: Duration = .seconds(5),
+            rollLeadTime: Duration = .seconds(60),
+            healLookBack: Duration = .seconds(3 * 86_400),
+            healInterval: Duration = .seconds(900),
             revisionWindowBars: Int = 3,
-            emptyConfirmationDelay: TimeInterval = 600,
-            retryInitialDelay: TimeInterval = 1,
-            retryMaximumDelay: TimeInterval = 60,
+            emptyConfirmationDelay: Duration = .seconds(600),
+            retryInitialDelay: Duration = .seconds(1),
+            retryMaximumDelay: Duration = .seconds(60),
             retryAttempts: Int = 6,
             checkDerivedTimeframes: Bool = false,
             derivedBaseTimeframe: Timeframe = .fiveMinutes,
@@ -112,14 +112,15 @@ extension Collector {
             }
             try check(!series.isEmpty, "series is empty: name at least one instrument × timeframe")
             try check(Set(series).count == series.count, "series lists a series twice")
-            try check(settleTimeout > 0 && settleTimeout.isFinite, "settleTimeout must be a positive number of seconds")
-            try check(provisionalInterval >= 0, "provisionalInterval must not be negative")
-            try check(rollLeadTime >= 0 && rollLeadTime < 86_400, "rollLeadTime must be within 0 s … 1 day")
-            try check(healLookBack > 0, "healLookBack must be positive")
-            try check(healInterval >= 1, "healInterval must be at least 1 second")
+            try check(settleTimeout > .zero, "settleTimeout must be a positive number of seconds")
+            try check(provisionalInterval >= .zero, "provisionalInterval must not be negative")
+            try check(
+                rollLeadTime >= .zero && rollLeadTime < .seconds(86_400), "rollLeadTime must be within 0 s … 1 day")
+            try check(healLookBack > .zero, "healLookBack must be positive")
+            try check(healInterval >= .seconds(1), "healInterval must be at least 1 second")
             try check(revisionWindowBars >= 0, "revisionWindowBars must not be negative")
-            try check(emptyConfirmationDelay >= 0, "emptyConfirmationDelay must not be negative")
-            try check(retryInitialDelay > 0, "retryInitialDelay must be positive")
+            try check(emptyConfirmationDelay >= .zero, "emptyConfirmationDelay must not be negative")
+            try check(retryInitialDelay > .zero, "retryInitialDelay must be positive")
             try check(retryMaximumDelay >= retryInitialDelay, "retryMaximumDelay must be ≥ retryInitialDelay")
             try check(retryAttempts >= 1, "retryAttempts must be at least 1")
             try check(cronWindowBars >= 1, "cronWindowBars must be at least 1")

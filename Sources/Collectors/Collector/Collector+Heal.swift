@@ -11,8 +11,8 @@ extension Collector {
         let now = clock.now()
         let timeframe = series.timeframe
         // Only bars whose end ≤ now − settle: a bar still forming (or just closed) is the live path's.
-        let horizon = timeframe.barStart(containing: now.addingTimeInterval(-configuration.settleTimeout))
-        let from = timeframe.barStart(containing: now.addingTimeInterval(-configuration.healLookBack))
+        let horizon = timeframe.barStart(containing: now.addingTimeInterval(-configuration.settleTimeout.timeInterval))
+        let from = timeframe.barStart(containing: now.addingTimeInterval(-configuration.healLookBack.timeInterval))
         guard from < horizon else { return }
         stats.series[series, default: SeriesStatistics()].healsRun += 1
         let expected = calendar.expectedBars(series.instrument, timeframe, from: from, to: horizon)
@@ -54,7 +54,7 @@ extension Collector {
             }
             // The range is complete (it ends before the horizon): a start history did not return has no trades.
             let returned = Set(bars.map(\.start))
-            let cutoff = now.addingTimeInterval(-configuration.emptyConfirmationDelay)
+            let cutoff = now.addingTimeInterval(-configuration.emptyConfirmationDelay.timeInterval)
             let empty = wanted.filter { !returned.contains($0) && timeframe.barEnd(startingAt: $0) <= cutoff }.sorted()
             if !empty.isEmpty {
                 do {
@@ -126,7 +126,7 @@ extension Collector {
 
     /// One history request, retried with exponential backoff on the wall clock while the failure is transient.
     func history(of chart: ChartKey, in range: Range<Date>) async throws -> [Candle] {
-        var delay = configuration.retryInitialDelay
+        var delay = configuration.retryInitialDelay.timeInterval
         var attempt = 1
         while true {
             stats.historyRequests += 1
@@ -138,7 +138,7 @@ extension Collector {
                     "history failed, retrying",
                     metadata: ["chart": "\(chart)", "error": "\(error)", "delay": "\(delay)"])
                 try await clock.sleep(for: delay)
-                delay = min(delay * 2, configuration.retryMaximumDelay)
+                delay = min(delay * 2, configuration.retryMaximumDelay.timeInterval)
                 attempt += 1
             }
         }
@@ -265,7 +265,7 @@ extension Collector {
             derivedChecked[key] = broker
             stats.derivedChecks += 1
             if derivedChecked.count > 50_000 {
-                let cutoff = clock.now().addingTimeInterval(-configuration.healLookBack)
+                let cutoff = clock.now().addingTimeInterval(-configuration.healLookBack.timeInterval)
                 derivedChecked = derivedChecked.filter { $0.key.start >= cutoff }
             }
             var a = broker

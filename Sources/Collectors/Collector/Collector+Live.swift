@@ -33,14 +33,14 @@ extension Collector {
 
     /// Reads one chart's live stream until cancelled, re-subscribing with backoff when it fails.
     func consume(_ chart: ChartKey) async {
-        var delay = configuration.retryInitialDelay
+        var delay = configuration.retryInitialDelay.timeInterval
         while !Task.isCancelled {
             do {
                 let stream = try await source.live(chart)
                 subscribedAt[chart] = clock.now()
                 for try await event in stream {
                     await handle(event, chart: chart)
-                    delay = configuration.retryInitialDelay
+                    delay = configuration.retryInitialDelay.timeInterval
                 }
                 if Task.isCancelled { return }
                 recordError(
@@ -57,13 +57,13 @@ extension Collector {
             }
             // Bars of the lost time are healed once the subscription is back (one settle time after now).
             live[chart.series]?.forming = nil
-            requestHeal(at: clock.now().addingTimeInterval(configuration.settleTimeout + delay))
+            requestHeal(at: clock.now().addingTimeInterval(configuration.settleTimeout.timeInterval + delay))
             do {
                 try await clock.sleep(for: delay)
             } catch {
                 return
             }
-            delay = min(delay * 2, configuration.retryMaximumDelay)
+            delay = min(delay * 2, configuration.retryMaximumDelay.timeInterval)
         }
     }
 
@@ -94,7 +94,7 @@ extension Collector {
                 logger.info("source resumed")
                 emit(.sourceResumed)
             }
-            requestHeal(at: clock.now().addingTimeInterval(configuration.settleTimeout))
+            requestHeal(at: clock.now().addingTimeInterval(configuration.settleTimeout.timeInterval))
         case .bar(let update):
             await receive(update, chart: chart)
         }
@@ -140,7 +140,9 @@ extension Collector {
         } else {
             state.forming = candle
             if configuration.writeProvisional,
-                state.lastProvisional.map({ now.timeIntervalSince($0) >= configuration.provisionalInterval }) ?? true
+                state.lastProvisional.map({
+                    now.timeIntervalSince($0) >= configuration.provisionalInterval.timeInterval
+                }) ?? true
             {
                 state.lastProvisional = now
                 var forming = candle
@@ -150,7 +152,9 @@ extension Collector {
         }
         if let closed = toClose.last { state.lastClosed = closed }
         live[series] = state
-        if let forming = state.forming { poke(forming.end.addingTimeInterval(configuration.settleTimeout)) }
+        if let forming = state.forming {
+            poke(forming.end.addingTimeInterval(configuration.settleTimeout.timeInterval))
+        }
         for bar in toClose { await close(bar, series: series) }
         if let provisional { await writeProvisional(provisional, series: series) }
     }

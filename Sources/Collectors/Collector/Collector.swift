@@ -175,8 +175,8 @@ public actor Collector: Service {
         case .cron(let schedule, let zone): nextCronFiring = schedule.next(after: start, in: zone)
         }
         enqueue(.heal(Set(configuration.series)))
-        healDue.append(start.addingTimeInterval(configuration.settleTimeout))
-        nextPeriodicHeal = start.addingTimeInterval(configuration.healInterval)
+        healDue.append(start.addingTimeInterval(configuration.settleTimeout.timeInterval))
+        nextPeriodicHeal = start.addingTimeInterval(configuration.healInterval.timeInterval)
 
         await withTaskCancellationHandler {
             while !Task.isCancelled {
@@ -193,12 +193,12 @@ public actor Collector: Service {
 
     /// The earliest instant something is due.
     private func nextDeadline(after now: Date) -> Date {
-        var deadline = nextPeriodicHeal ?? now.addingTimeInterval(configuration.healInterval)
+        var deadline = nextPeriodicHeal ?? now.addingTimeInterval(configuration.healInterval.timeInterval)
         if let cron = nextCronFiring { deadline = min(deadline, cron) }
         if let due = healDue.min() { deadline = min(deadline, due) }
         for state in live.values {
             if let forming = state.forming {
-                deadline = min(deadline, forming.end.addingTimeInterval(configuration.settleTimeout))
+                deadline = min(deadline, forming.end.addingTimeInterval(configuration.settleTimeout.timeInterval))
             }
         }
         if let change = subscriptionsValidUntil { deadline = min(deadline, change) }
@@ -212,7 +212,7 @@ public actor Collector: Service {
         }
         for series in configuration.series {
             guard let forming = live[series]?.forming,
-                forming.end.addingTimeInterval(configuration.settleTimeout) <= now
+                forming.end.addingTimeInterval(configuration.settleTimeout.timeInterval) <= now
             else { continue }
             live[series]?.forming = nil
             await close(forming, series: series)
@@ -220,7 +220,7 @@ public actor Collector: Service {
         var healSeries = false
         if let periodic = nextPeriodicHeal, periodic <= now {
             healSeries = true
-            nextPeriodicHeal = now.addingTimeInterval(configuration.healInterval)
+            nextPeriodicHeal = now.addingTimeInterval(configuration.healInterval.timeInterval)
         }
         if healDue.contains(where: { $0 <= now }) {
             healSeries = true
@@ -297,7 +297,7 @@ public actor Collector: Service {
     /// The contracts that should be subscribed at `now`: the front month, plus the next one from
     /// ``Configuration/rollLeadTime`` before the roll, plus the previous one until as long after it.
     func desiredContracts(of instrument: Instrument, at now: Date) -> [Contract] {
-        let lead = configuration.rollLeadTime
+        let lead = configuration.rollLeadTime.timeInterval
         var result = [front(instrument, at: now)]
         for other in [
             contracts.frontMonth(instrument, at: now.addingTimeInterval(-lead)),
@@ -310,7 +310,7 @@ public actor Collector: Service {
 
     /// The next instant after `now` at which ``desiredContracts(of:at:)`` changes.
     func nextSubscriptionChange(of instrument: Instrument, after now: Date) -> Date? {
-        let lead = configuration.rollLeadTime
+        let lead = configuration.rollLeadTime.timeInterval
         let upcoming = contracts.rollInstant(of: contracts.frontMonth(instrument, at: now.addingTimeInterval(lead)))
         let past = contracts.rollInstant(of: contracts.frontMonth(instrument, at: now.addingTimeInterval(-lead)))
         return [upcoming.addingTimeInterval(-lead), past.addingTimeInterval(lead)].filter { $0 > now }.min()

@@ -14,21 +14,21 @@ public struct StoredCandleReader: Sendable {
 
     /// A name for reports, e.g. `memory`, `files data/`.
     public let name: String
-    /// Reads are split into windows of at most this many seconds (bounded memory and query size per read);
-    /// `nil` reads the whole range at once.
-    public let window: TimeInterval?
+    /// Reads are split into windows of at most this span (bounded memory and query size per read); `nil` reads the
+    /// whole range at once.
+    public let window: Duration?
     private let read: Read
 
-    /// A reader over `read`, split into windows of `window` seconds (`nil`: one read per range).
-    public init(name: String, window: TimeInterval? = nil, read: @escaping Read) {
+    /// A reader over `read`, split into windows of `window` (at least 60 s; `nil`: one read per range).
+    public init(name: String, window: Duration? = nil, read: @escaping Read) {
         self.name = name
-        self.window = window.map { max($0, 60) }
+        self.window = window.map { max($0, .seconds(60)) }
         self.read = read
     }
 
     /// Reads through ``CandleSink/candles(of:in:)``, a week at a time by default. The name shows a PostgreSQL
     /// sink's redacted URL and schema, a file sink's directory, or the sink's type.
-    public static func sink(_ sink: any CandleSink, window: TimeInterval? = 7 * 86_400) -> StoredCandleReader {
+    public static func sink(_ sink: any CandleSink, window: Duration? = .seconds(7 * 86_400)) -> StoredCandleReader {
         StoredCandleReader(name: sink.storageDescription, window: window) { series, range in
             try await sink.candles(of: series, in: range)
         }
@@ -44,7 +44,7 @@ public struct StoredCandleReader: Sendable {
 
     /// The candles of `series` whose start lies in `range`, ordered by start, then symbol.
     public func candles(of series: Series, in range: Range<Date>) async throws -> [Candle] {
-        guard let window, range.upperBound.timeIntervalSince(range.lowerBound) > window else {
+        guard let window = window?.timeInterval, range.upperBound.timeIntervalSince(range.lowerBound) > window else {
             return try await read(series, range)
         }
         var result: [Candle] = []

@@ -48,26 +48,28 @@ public struct Verifier: Sendable {
     public struct RetryPolicy: Sendable, Hashable {
         /// Attempts per request, the first included (default 4; at least 1).
         public var maximumAttempts: Int
-        /// Wait before the second attempt, in seconds of the injected clock (default 1); doubled for each further
-        /// attempt. 0 retries at once (tests).
-        public var initialDelay: TimeInterval
+        /// Wait before the second attempt, on the injected clock (default 1 s); doubled for each further attempt.
+        /// `.zero` retries at once (tests).
+        public var initialDelay: Duration
         /// Upper bound of one wait (default 30 s).
-        public var maximumDelay: TimeInterval
+        public var maximumDelay: Duration
 
         /// Creates a policy; every parameter has the documented default.
-        public init(maximumAttempts: Int = 4, initialDelay: TimeInterval = 1, maximumDelay: TimeInterval = 30) {
+        public init(
+            maximumAttempts: Int = 4, initialDelay: Duration = .seconds(1), maximumDelay: Duration = .seconds(30)
+        ) {
             self.maximumAttempts = max(1, maximumAttempts)
-            self.initialDelay = max(0, initialDelay)
-            self.maximumDelay = max(0, maximumDelay)
+            self.initialDelay = max(.zero, initialDelay)
+            self.maximumDelay = max(.zero, maximumDelay)
         }
 
         /// No waiting between attempts.
-        public static let immediate = RetryPolicy(initialDelay: 0)
+        public static let immediate = RetryPolicy(initialDelay: .zero)
 
-        /// The wait after failed attempt `attempt` (1-based).
+        /// The wait in seconds after failed attempt `attempt` (1-based).
         func delay(after attempt: Int) -> TimeInterval {
-            guard initialDelay > 0 else { return 0 }
-            return min(maximumDelay, initialDelay * pow(2, Double(attempt - 1)))
+            guard initialDelay > .zero else { return 0 }
+            return min(maximumDelay.timeInterval, initialDelay.timeInterval * pow(2, Double(attempt - 1)))
         }
     }
 

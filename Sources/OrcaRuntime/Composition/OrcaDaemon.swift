@@ -79,7 +79,7 @@ public struct OrcaDaemon: Sendable {
             buffer: HealthProbes.buffer(sink))
         let health = HealthChecker(
             series: settings.series, probes: probes,
-            thresholds: .init(lookback: min(settings.healLookBack.timeInterval, 86_400)), clock: environment.clock)
+            thresholds: .init(lookback: min(settings.healLookBack, .seconds(86_400))), clock: environment.clock)
 
         let http: OrcaHTTPServer? =
             configuration.http.enabled
@@ -88,7 +88,7 @@ public struct OrcaDaemon: Sendable {
                 health: { await health.check() }, prometheus: prometheus, logger: Logger(label: "orca.http"))
             : nil
         let poller = MetricsPoller(
-            metrics: prometheus.metrics, interval: 5, clock: SystemWallClock(),
+            metrics: prometheus.metrics, interval: .seconds(5), clock: SystemWallClock(),
             logger: Logger(label: "orca.metrics"),
             sources: [
                 {

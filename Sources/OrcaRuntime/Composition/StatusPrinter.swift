@@ -46,11 +46,11 @@ public struct StatusPrinter: Sendable {
     ///   - marketClock: market time, shown in the table header and in each line.
     ///   - realClock: real time, for throttling the redraw (default: the system clock).
     ///   - events: the collector's events (the stream ends the printing).
-    ///   - redrawInterval: the least real time between two redraws of the table, in seconds (default 0.5).
+    ///   - redrawInterval: the least real time between two redraws of the table (default 0.5 s).
     ///   - write: where the text goes (default: standard output).
     public func print(
         _ events: AsyncStream<CollectorEvent>, marketClock: any WallClock, realClock: any WallClock = SystemWallClock(),
-        redrawInterval: TimeInterval = 0.5,
+        redrawInterval: Duration = .milliseconds(500),
         write: @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) }
     ) async {
         switch style {
@@ -67,7 +67,7 @@ public struct StatusPrinter: Sendable {
             for await event in events {
                 Self.apply(event, to: &rows)
                 let now = realClock.now()
-                guard now.timeIntervalSince(lastDraw) >= redrawInterval else { continue }
+                guard now.timeIntervalSince(lastDraw) >= redrawInterval.timeInterval else { continue }
                 lastDraw = now
                 let lines = table(rows, marketTime: marketClock.now())
                 var text = drawn > 0 ? "\u{1B}[\(drawn)A" : ""

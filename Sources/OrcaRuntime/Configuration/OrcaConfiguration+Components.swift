@@ -138,9 +138,9 @@ extension OrcaConfiguration.Collector {
     public var collectorConfiguration: Collector.Configuration {
         Collector.Configuration(
             series: series, mode: cron.map { .cron($0, timeZone: TimeZone(identifier: "UTC")!) } ?? .live,
-            rollDaysBeforeExpiry: rollDaysBeforeExpiry, settleTimeout: settleTimeout.timeInterval,
-            writeProvisional: writeProvisional, healLookBack: healLookBack.timeInterval,
-            healInterval: healInterval.timeInterval, revisionWindowBars: revisionWindowBars,
+            rollDaysBeforeExpiry: rollDaysBeforeExpiry, settleTimeout: settleTimeout,
+            writeProvisional: writeProvisional, healLookBack: healLookBack,
+            healInterval: healInterval, revisionWindowBars: revisionWindowBars,
             checkDerivedTimeframes: checkDerivedTimeframes)
     }
 }

@@ -1,5 +1,5 @@
 public import CandleCore
-public import Foundation
+import Foundation
 
 /// Builds a ``HealthReport`` from injected probes, judging freshness against the trading calendar.
 ///
@@ -15,31 +15,32 @@ public import Foundation
 public struct HealthChecker: Sendable {
     /// Limits that decide `degraded`.
     public struct Thresholds: Sendable, Hashable {
-        /// A token expiring within this many seconds is `degraded` (default 600: the refresher renews 900 s before
-        /// expiry, so a token this close means renewals are failing).
-        public var tokenWarningSeconds: TimeInterval
-        /// How long after a bar closes it must be stored, seconds (default 120).
-        public var closeGrace: TimeInterval
+        /// A token expiring within this is `degraded` (default 600 s: the refresher renews 900 s before expiry, so a
+        /// token this close means renewals are failing).
+        public var tokenWarning: Duration
+        /// How long after a bar closes it must be stored (default 120 s).
+        public var closeGrace: Duration
         /// How many expected, closed bars may be missing before a series is `degraded` (default 0).
         public var maximumMissingBars: Int
-        /// How far back missing bars are counted, seconds (default 7 days); also bounds the search for the latest
-        /// expected bar.
-        public var lookback: TimeInterval
-        /// A Redis round trip slower than this is `degraded`, seconds (default 1).
-        public var slowRedisSeconds: TimeInterval
+        /// How far back missing bars are counted (default 7 days); also bounds the search for the latest expected
+        /// bar.
+        public var lookback: Duration
+        /// A Redis round trip slower than this is `degraded` (default 1 s).
+        public var slowRedis: Duration
         /// A spill file fuller than this fraction of its capacity is `degraded` (default 0.8); full is `down`.
         public var spillWarningFraction: Double
 
         /// Creates thresholds with the defaults above.
         public init(
-            tokenWarningSeconds: TimeInterval = 600, closeGrace: TimeInterval = 120, maximumMissingBars: Int = 0,
-            lookback: TimeInterval = 7 * 86_400, slowRedisSeconds: TimeInterval = 1, spillWarningFraction: Double = 0.8
+            tokenWarning: Duration = .seconds(600), closeGrace: Duration = .seconds(120), maximumMissingBars: Int = 0,
+            lookback: Duration = .seconds(7 * 86_400), slowRedis: Duration = .seconds(1),
+            spillWarningFraction: Double = 0.8
         ) {
-            self.tokenWarningSeconds = tokenWarningSeconds
+            self.tokenWarning = tokenWarning
             self.closeGrace = closeGrace
             self.maximumMissingBars = maximumMissingBars
             self.lookback = lookback
-            self.slowRedisSeconds = slowRedisSeconds
+            self.slowRedis = slowRedis
             self.spillWarningFraction = spillWarningFraction
         }
     }
@@ -102,7 +103,7 @@ public struct HealthChecker: Sendable {
             do {
                 try await ping()
                 let latency = max(0, clock.now().timeIntervalSince(start))
-                let slow = latency > thresholds.slowRedisSeconds
+                let slow = latency > thresholds.slowRedis.timeInterval
                 if slow { state.degrade("Redis answered slowly (\(Self.milliseconds(latency)))") }
                 state.components.append(
                     HealthReport.ComponentHealth(
@@ -220,7 +221,7 @@ public struct HealthChecker: Sendable {
             switch left {
             case .none: .down
             case .some(let seconds) where seconds <= 0: .down
-            case .some(let seconds) where seconds < thresholds.tokenWarningSeconds: .degraded
+            case .some(let seconds) where seconds < thresholds.tokenWarning.timeInterval: .degraded
             default: .healthy
             }
         return HealthReport.TokenHealth(
@@ -269,8 +270,8 @@ public struct HealthChecker: Sendable {
     func freshness(of series: Series, latest: Date?, now: Date, marketOpen: Bool) -> HealthReport.SeriesHealth {
         let timeframe = series.timeframe
         // Bars starting before `closedLimit` ended at or before `now − closeGrace`.
-        let closedLimit = timeframe.barStart(containing: now.addingTimeInterval(-thresholds.closeGrace))
-        let horizon = closedLimit.addingTimeInterval(-thresholds.lookback)
+        let closedLimit = timeframe.barStart(containing: now.addingTimeInterval(-thresholds.closeGrace.timeInterval))
+        let horizon = closedLimit.addingTimeInterval(-thresholds.lookback.timeInterval)
         let expectedLast = latestExpectedBar(series, before: closedLimit, notBefore: horizon)
         let countFrom = max(latest.map { $0.addingTimeInterval(timeframe.duration) } ?? horizon, horizon)
         let missing =

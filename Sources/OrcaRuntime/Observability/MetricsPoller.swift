@@ -1,9 +1,9 @@
 public import CandleCore
-public import Foundation
+import Foundation
 public import Logging
 public import ServiceLifecycle
 
-/// A `Service` that samples statistics from closures every ``interval`` seconds and records them as metrics.
+/// A `Service` that samples statistics from closures every ``interval`` and records them as metrics.
 ///
 /// Sources are plain closures returning ``MetricsSample``s, so the poller needs no knowledge of the parts it watches:
 /// the daemon passes e.g. `{ MetricsSample(tokens: …(await refresher.statistics)) }` and
@@ -14,8 +14,8 @@ public actor MetricsPoller: Service {
     /// Produces one sample.
     public typealias Source = @Sendable () async -> MetricsSample
 
-    /// Seconds between samples.
-    public nonisolated let interval: TimeInterval
+    /// Time between samples (at least 1 ms).
+    public nonisolated let interval: Duration
     private let metrics: OrcaMetrics
     private let sources: [Source]
     private let clock: any WallClock
@@ -28,16 +28,16 @@ public actor MetricsPoller: Service {
     /// - Parameters:
     ///   - logger: where events are logged.
     ///   - metrics: where to record.
-    ///   - interval: seconds between samples (default 15).
+    ///   - interval: time between samples (default 15 s; at least 1 ms).
     ///   - clock: the clock the poller waits on.
     ///   - sources: the closures sampled on each tick, in order.
     public init(
-        metrics: OrcaMetrics, interval: TimeInterval = 15, clock: any WallClock = SystemWallClock(),
+        metrics: OrcaMetrics, interval: Duration = .seconds(15), clock: any WallClock = SystemWallClock(),
         logger: Logger = Logger(label: "orca.metrics", factory: { _ in SwiftLogNoOpLogHandler() }),
         sources: [Source]
     ) {
         self.metrics = metrics
-        self.interval = max(0.001, interval)
+        self.interval = max(.milliseconds(1), interval)
         self.clock = clock
         self.logger = logger
         self.sources = sources
@@ -54,13 +54,13 @@ public actor MetricsPoller: Service {
         polls += 1
     }
 
-    /// Samples now and then every ``interval`` seconds until cancelled or gracefully shut down.
+    /// Samples now and then every ``interval`` until cancelled or gracefully shut down.
     public func run() async throws {
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await self.pollOnce()
                 do {
-                    try await self.clock.sleep(for: self.interval)
+                    try await self.clock.sleep(for: self.interval.timeInterval)
                 } catch is CancellationError {
                     return
                 }

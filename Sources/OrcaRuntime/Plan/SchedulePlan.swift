@@ -187,7 +187,7 @@ extension SchedulePlan {
     ///   - now: the instant the plan starts from.
     ///   - series: the configured series (`OrcaConfiguration.Collector.series`).
     ///   - tokens: what the token store holds.
-    ///   - renewalMargin: seconds before expiry the refresher renews (default: `TokenRefresher`'s, 15 min).
+    ///   - renewalMargin: how long before expiry the refresher renews (default: `TokenRefresher`'s, 15 min).
     ///   - tradingCalendar: the sessions; bars that would close while the market is shut are skipped.
     ///   - contractCalendar: expiries and rolls (`OrcaConfiguration.Collector.contractCalendar`).
     ///   - collectionCron: `collector.cron`, when the collector polls on a schedule instead of subscribing.
@@ -195,7 +195,7 @@ extension SchedulePlan {
     ///   - notes: remarks printed above the tables.
     public static func make(
         at now: Date, series: [Series], tokens: TokenStoreObservation,
-        renewalMargin: TimeInterval = TokenRefresher.Configuration().renewalMargin,
+        renewalMargin: Duration = TokenRefresher.Configuration().renewalMargin,
         tradingCalendar: TradingCalendar = .cmeEquityIndex, contractCalendar: ContractCalendar = .standard,
         collectionCron: CronSchedule? = nil, count: Int = 4, notes: [String] = []
     ) -> SchedulePlan {
@@ -216,7 +216,7 @@ extension SchedulePlan {
         }
         return SchedulePlan(
             at: now, market: market, collection: collection, series: entries,
-            tokens: tokenPlan(tokens, now: now, renewalMargin: renewalMargin), notes: notes)
+            tokens: tokenPlan(tokens, now: now, renewalMargin: renewalMargin.timeInterval), notes: notes)
     }
 
     /// The next `count` instants strictly after `now` at which a bar of `series` is complete, on `calendar`.

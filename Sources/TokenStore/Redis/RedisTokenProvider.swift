@@ -153,8 +153,8 @@ public actor RedisTokenProvider: TokenProvider, TokenLocking {
 
     // MARK: TokenLocking
 
-    public func acquireLock(_ name: String, owner: String, ttl: TimeInterval) async throws -> Bool {
-        let ms = String(max(1, Int64(ttl * 1000)))
+    public func acquireLock(_ name: String, owner: String, ttl: Duration) async throws -> Bool {
+        let ms = String(max(1, Int64(ttl.timeInterval * 1000)))
         return try await execute([["SET", key("lock:", name), owner, "NX", "PX", ms]])[0] == .status("OK")
     }
 
@@ -243,8 +243,8 @@ public actor RedisTokenProvider: TokenProvider, TokenLocking {
 
 /// Mutual exclusion between processes for token renewal.
 public protocol TokenLocking: Sendable {
-    /// Takes the lock `name` for `owner` if nobody holds it; it expires by itself after `ttl` seconds.
-    func acquireLock(_ name: String, owner: String, ttl: TimeInterval) async throws -> Bool
+    /// Takes the lock `name` for `owner` if nobody holds it; it expires by itself after `ttl`.
+    func acquireLock(_ name: String, owner: String, ttl: Duration) async throws -> Bool
     /// Releases the lock if `owner` still holds it.
     func releaseLock(_ name: String, owner: String) async throws
 }

@@ -1,5 +1,5 @@
 public import CandleCore
-public import Foundation
+import Foundation
 public import Logging
 public import ServiceLifecycle
 
@@ -23,28 +23,29 @@ public import ServiceLifecycle
 public actor TokenRefresher: Service {
     /// Tuning; every default is what production should use.
     public struct Configuration: Sendable {
-        /// Renew when less than this many seconds are left (default 900 = 15 min).
-        public var renewalMargin: TimeInterval
-        /// Lifetime of the cross-process renewal lock, seconds (default 30).
-        public var lockTTL: TimeInterval
-        /// How often a process waiting for another's renewal looks at the store, seconds (default 0.25).
-        public var lockPollInterval: TimeInterval
+        /// Renew when less than this is left (default 15 min).
+        public var renewalMargin: Duration
+        /// Lifetime of the cross-process renewal lock (default 30 s).
+        public var lockTTL: Duration
+        /// How often a process waiting for another's renewal looks at the store (default 0.25 s).
+        public var lockPollInterval: Duration
         /// Renewals allowed per login in any rolling hour (default 4).
         public var maximumRenewalsPerHour: Int
-        /// First retry delay after a failure, seconds (default 5); doubles per failure.
-        public var retryInitialDelay: TimeInterval
-        /// Longest retry delay, seconds (default 300).
-        public var retryMaximumDelay: TimeInterval
-        /// How long logins stop after a captcha, seconds (default 3600).
-        public var captchaPause: TimeInterval
-        /// How often a store that failed is retried, seconds (default 30).
-        public var storageRetryInterval: TimeInterval
+        /// First retry delay after a failure (default 5 s); doubles per failure.
+        public var retryInitialDelay: Duration
+        /// Longest retry delay (default 300 s).
+        public var retryMaximumDelay: Duration
+        /// How long logins stop after a captcha (default 3600 s = 1 h).
+        public var captchaPause: Duration
+        /// How often a store that failed is retried (default 30 s).
+        public var storageRetryInterval: Duration
 
         /// Creates a configuration with the defaults above.
         public init(
-            renewalMargin: TimeInterval = 900, lockTTL: TimeInterval = 30, lockPollInterval: TimeInterval = 0.25,
-            maximumRenewalsPerHour: Int = 4, retryInitialDelay: TimeInterval = 5, retryMaximumDelay: TimeInterval = 300,
-            captchaPause: TimeInterval = 3600, storageRetryInterval: TimeInterval = 30
+            renewalMargin: Duration = .seconds(900), lockTTL: Duration = .seconds(30),
+            lockPollInterval: Duration = .milliseconds(250), maximumRenewalsPerHour: Int = 4,
+            retryInitialDelay: Duration = .seconds(5), retryMaximumDelay: Duration = .seconds(300),
+            captchaPause: Duration = .seconds(3600), storageRetryInterval: Duration = .seconds(30)
         ) {
             self.renewalMargin = renewalMargin
             self.lockTTL = lockTTL
@@ -144,7 +145,7 @@ public actor TokenRefresher: Service {
     /// - Throws: ``TokenStoreError`` when no usable token can be had (bad credentials, captcha, server down and the
     ///   cached token expired). While a cached token is still valid, a failed renewal returns it instead of throwing.
     public func token(for login: String) async throws -> Token {
-        if let cached = cache[login], cached.secondsLeft(at: clock.now()) > configuration.renewalMargin {
+        if let cached = cache[login], cached.secondsLeft(at: clock.now()) > configuration.renewalMargin.timeInterval {
             return cached
         }
         do {
@@ -161,11 +162,11 @@ public actor TokenRefresher: Service {
     /// The cached token, if any, without any I/O.
     public func cachedToken(for login: String) -> Token? { cache[login] }
 
-    /// Renews (or logs in) now even if the token is fresh — unless a token was issued less than `grace` seconds before
-    /// this call (by this or another process), which is then used as is. Used by `orca-run tokens refresh`, so that
+    /// Renews (or logs in) now even if the token is fresh — unless a token was issued less than `grace` before this
+    /// call (by this or another process), which is then used as is. Used by `orca-run tokens refresh`, so that
     /// several processes refreshing at once renew each login once.
-    public func refreshNow(_ login: String, grace: TimeInterval = 0) async throws -> Token {
-        try await obtain(login, force: true, grace: grace)
+    public func refreshNow(_ login: String, grace: Duration = .zero) async throws -> Token {
+        try await obtain(login, force: true, grace: grace.timeInterval)
     }
 
     /// Reports that a server refused `token` (revoked, or issued by another server, e.g. a token an earlier simulator
@@ -195,7 +196,9 @@ public actor TokenRefresher: Service {
             }
             if !unsaved.isEmpty { await retryStorage() }
             var wake = order.map(dueDate).min() ?? now.addingTimeInterval(3600)
-            if !unsaved.isEmpty { wake = min(wake, now.addingTimeInterval(configuration.storageRetryInterval)) }
+            if !unsaved.isEmpty {
+                wake = min(wake, now.addingTimeInterval(configuration.storageRetryInterval.timeInterval))
+            }
             do {
                 try await clock.sleep(until: max(wake, now))
             } catch is CancellationError {
@@ -208,7 +211,7 @@ public actor TokenRefresher: Service {
     private func dueDate(_ login: String) -> Date {
         if let retry = retryAt[login] { return retry }
         guard let token = cache[login] else { return .distantPast }
-        return token.expirationTime.addingTimeInterval(-configuration.renewalMargin)
+        return token.expirationTime.addingTimeInterval(-configuration.renewalMargin.timeInterval)
     }
 
     private func refreshInBackground(_ login: String) async {
@@ -222,12 +225,14 @@ public actor TokenRefresher: Service {
             let streak = (failureStreak[login] ?? 0) + 1
             failureStreak[login] = streak
             var delay = min(
-                configuration.retryMaximumDelay, configuration.retryInitialDelay * pow(2, Double(streak - 1)))
+                configuration.retryMaximumDelay.timeInterval,
+                configuration.retryInitialDelay.timeInterval * pow(2, Double(streak - 1)))
             if let error = error as? TokenStoreError, let after = error.retryAfter { delay = max(delay, after) }
             if let until = captchaUntil[login] { delay = max(delay, until.timeIntervalSince(clock.now())) }
             if let cached = cache[login], !cached.isExpired(at: clock.now()) {
                 // Retry before the token runs out, however long the back-off.
-                let latest = cached.expirationTime.addingTimeInterval(-min(60, configuration.renewalMargin / 2))
+                let latest = cached.expirationTime.addingTimeInterval(
+                    -min(60, configuration.renewalMargin.timeInterval / 2))
                 if clock.now().addingTimeInterval(delay) > latest, latest > clock.now() {
                     delay = latest.timeIntervalSince(clock.now())
                 }
@@ -272,7 +277,7 @@ public actor TokenRefresher: Service {
         guard let token, !token.isExpired(at: clock.now()) else { return false }
         if refusedAccessTokens[token.login] == token.accessToken { return false }
         if force { return token.issuedAt > requestedAt }
-        return token.secondsLeft(at: clock.now()) > configuration.renewalMargin
+        return token.secondsLeft(at: clock.now()) > configuration.renewalMargin.timeInterval
     }
 
     private func performLocked(_ login: String, force: Bool, requestedAt: Date) async throws -> Token {
@@ -289,7 +294,7 @@ public actor TokenRefresher: Service {
         var owner: String?
         if let locks {
             let candidate = UUID().uuidString
-            let deadline = clock.now().addingTimeInterval(configuration.lockTTL)
+            let deadline = clock.now().addingTimeInterval(configuration.lockTTL.timeInterval)
             while owner == nil {
                 let acquired: Bool
                 do {
@@ -304,7 +309,7 @@ public actor TokenRefresher: Service {
                     break
                 }
                 // Another process is renewing: wait for its token to appear.
-                try await clock.sleep(for: configuration.lockPollInterval)
+                try await clock.sleep(for: configuration.lockPollInterval.timeInterval)
                 if let shared = await readStore(login), satisfies(shared, force: force, requestedAt: requestedAt) {
                     return adopt(shared)
                 }
@@ -400,7 +405,7 @@ public actor TokenRefresher: Service {
                 metadata: ["orca_login": "\(login)", "orca_expires": "\(token.expirationTime.formatted(.iso8601))"])
             return token
         } catch let error as TokenStoreError where error.code == .captchaRequired {
-            captchaUntil[login] = clock.now().addingTimeInterval(configuration.captchaPause)
+            captchaUntil[login] = clock.now().addingTimeInterval(configuration.captchaPause.timeInterval)
             logger.critical(
                 "Tradovate requires a captcha: logins for this login stop for an hour; log in once in the browser",
                 metadata: ["orca_login": "\(login)"])

@@ -1,5 +1,5 @@
 public import CandleCore
-public import Foundation
+import Foundation
 
 /// The synthetic market's character for one root: its price level, volatility and volume.
 public struct InstrumentProfile: Sendable, Hashable, Codable {
@@ -68,7 +68,7 @@ public struct MarketConfiguration: Sendable {
     /// ``InstrumentProfile/fallback(for:)``).
     public var profiles: [String: InstrumentProfile]
     /// How long before its last trade a contract starts trading (default 365 days).
-    public var listingPeriod: TimeInterval
+    public var listingPeriod: Duration
     /// Volume of a contract that is not the front month, as a share of the front month's (default 0.03).
     public var deferredVolumeShare: Double
 
@@ -78,7 +78,7 @@ public struct MarketConfiguration: Sendable {
         tradingCalendar: TradingCalendar = .cmeEquityIndex,
         contractCalendar: ContractCalendar = .standard,
         profiles: [String: InstrumentProfile] = InstrumentProfile.builtIns,
-        listingPeriod: TimeInterval = 365 * 86_400,
+        listingPeriod: Duration = .seconds(365 * 86_400),
         deferredVolumeShare: Double = 0.03
     ) {
         self.instruments = instruments

@@ -64,7 +64,8 @@ struct ContractStream: Sendable {
         self.carryPerMinute = profile.carryPerQuarter / Self.minutesPerQuarter
         let lastTrade = calendar.lastTrade(of: contract)
         self.endMinute = Int64((lastTrade.timeIntervalSince1970 / 60).rounded(.up))
-        self.listedMinute = Int64(((lastTrade.timeIntervalSince1970 - configuration.listingPeriod) / 60).rounded(.down))
+        self.listedMinute = Int64(
+            ((lastTrade.timeIntervalSince1970 - configuration.listingPeriod.timeInterval) / 60).rounded(.down))
         let previous = Self.previousContract(before: contract, for: instrument)
         self.frontFrom = Int64((calendar.rollInstant(of: previous).timeIntervalSince1970 / 60).rounded(.down))
         self.frontUntil = Int64((calendar.rollInstant(of: contract).timeIntervalSince1970 / 60).rounded(.down))

@@ -113,7 +113,8 @@ struct TokensCommand: AsyncParsableCommand {
                     group.addTask {
                         do {
                             return (
-                                login.name, .success(try await refresher.refreshNow(login.name, grace: ifOlderThan.seconds))
+                                login.name,
+                                .success(try await refresher.refreshNow(login.name, grace: ifOlderThan.duration))
                             )
                         } catch {
                             return (login.name, .failure(error))

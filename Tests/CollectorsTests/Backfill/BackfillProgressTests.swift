@@ -24,7 +24,7 @@ struct BackfillProgressTests {
 
     @Test("rates over a moving window and the ETA from the chunk rate")
     func rateAndETA() {
-        var meter = BackfillRateMeter(window: 10)
+        var meter = BackfillRateMeter(window: .seconds(10))
         meter.record(at: Self.t0, bars: 0, chunks: 0)
         #expect(meter.barsPerSecond == nil, "one sample: no rate yet")
         meter.record(at: Self.t0 + 2, bars: 20_000, chunks: 4)

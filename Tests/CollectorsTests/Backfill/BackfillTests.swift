@@ -107,7 +107,7 @@ struct BackfillTests {
         let backfill = Backfill(
             configuration: .init(
                 series: [Self.nq5], from: range.lowerBound, to: range.upperBound, maxConcurrentRequests: 1,
-                retry: .init(initialDelay: 1, multiplier: 2)),
+                retry: .init(initialDelay: .seconds(1), multiplier: 2)),
             source: source, sink: MemoryCandleSink(), clock: clock)
         let run = Task { try await backfill.run() }
         await clock.waitForSleepers(1)
@@ -133,7 +133,7 @@ struct BackfillTests {
         let backfill = Backfill(
             configuration: .init(
                 series: [Self.nq5], from: range.lowerBound, to: range.upperBound, chunkSize: .days(2),
-                maxConcurrentRequests: 2, retry: .init(initialDelay: 1, rateLimitDelay: 45)),
+                maxConcurrentRequests: 2, retry: .init(initialDelay: .seconds(1), rateLimitDelay: .seconds(45))),
             source: source, sink: MemoryCandleSink(), clock: clock)
         let run = Task { try await backfill.run() }
         await clock.waitForSleepers(1)
@@ -184,7 +184,7 @@ struct BackfillTests {
         let summary = try await Backfill(
             configuration: .init(
                 series: [Self.nq5], from: range.lowerBound, to: range.upperBound,
-                retry: Backfill.RetryPolicy(maxAttempts: 3, initialDelay: 0, maxDelay: 0)),
+                retry: Backfill.RetryPolicy(maxAttempts: 3, initialDelay: .zero, maxDelay: .zero)),
             source: source, sink: MemoryCandleSink(), clock: ManualWallClock(now: BackfillFixture.asOf)
         ).run()
         #expect(summary.failures.count == 1)

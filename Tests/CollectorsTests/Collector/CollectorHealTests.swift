@@ -163,7 +163,7 @@ struct CollectorHealTests {
             _ = try await sink.write(bars)
         }
         let collector = try Collector(
-            source: source, sink: sink, configuration: testConfiguration(series: series, lookBack: lookBack),
+            source: source, sink: sink, configuration: testConfiguration(series: series, lookBack: .seconds(lookBack)),
             clock: clock)
         let stats = try await withRunningCollector(collector) {
             #expect(await collectorEventually { await collector.statistics.healPasses >= 1 })

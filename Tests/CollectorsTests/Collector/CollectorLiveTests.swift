@@ -27,7 +27,8 @@ struct CollectorLiveTests {
         let source = ScriptedCandleSource(provider: marketHistory(market, clock: clock))
         let sink = MemoryCandleSink()
         let collector = try Collector(
-            source: source, sink: sink, configuration: testConfiguration(series: [one], lookBack: 3600), clock: clock)
+            source: source, sink: sink, configuration: testConfiguration(series: [one], lookBack: .seconds(3600)),
+            clock: clock)
         // NQZ5 rolled to NQH6 on Wednesday evening.
         let chart = ChartKey(symbol: "NQH6", instrument: .nq, timeframe: .fiveMinutes)
         try await withRunningCollector(collector) {
@@ -71,9 +72,9 @@ struct CollectorLiveTests {
         let clock = ManualWallClock(now: barStart.addingTimeInterval(30))
         let source = ScriptedCandleSource(provider: marketHistory(market, clock: clock))
         let sink = MemoryCandleSink()
-        var configuration = testConfiguration(series: [one], lookBack: 3600)
+        var configuration = testConfiguration(series: [one], lookBack: .seconds(3600))
         configuration.writeProvisional = true
-        configuration.provisionalInterval = 60
+        configuration.provisionalInterval = .seconds(60)
         let collector = try Collector(source: source, sink: sink, configuration: configuration, clock: clock)
         let chart = ChartKey(symbol: "ESZ5", instrument: .es, timeframe: .fiveMinutes)
         let range = barStart..<barStart.addingTimeInterval(1)
@@ -124,7 +125,8 @@ struct CollectorLiveTests {
         let source = ScriptedCandleSource(provider: marketHistory(market, clock: clock))
         let sink = MemoryCandleSink()
         let collector = try Collector(
-            source: source, sink: sink, configuration: testConfiguration(series: [one], lookBack: 3600), clock: clock)
+            source: source, sink: sink, configuration: testConfiguration(series: [one], lookBack: .seconds(3600)),
+            clock: clock)
         let chart = ChartKey(symbol: "MNQZ5", instrument: .mnq, timeframe: .fifteenMinutes)
         try await withRunningCollector(collector) {
             #expect(await collectorEventually { await collector.statistics.healPasses >= 1 })
@@ -158,7 +160,7 @@ struct CollectorLiveTests {
             }
         })
         let sink = MemoryCandleSink()
-        var configuration = testConfiguration(series: [five, fifteen], lookBack: 6 * 3600)
+        var configuration = testConfiguration(series: [five, fifteen], lookBack: .seconds(6 * 3600))
         configuration.checkDerivedTimeframes = true
         let collector = try Collector(source: source, sink: sink, configuration: configuration, clock: clock)
         await collector.healNow()
@@ -181,7 +183,7 @@ struct CollectorLiveTests {
         let clock = ManualWallClock(now: start)
         let source = ScriptedCandleSource(provider: marketHistory(market, clock: clock))
         let sink = MemoryCandleSink()
-        var configuration = testConfiguration(series: series, lookBack: 3600)
+        var configuration = testConfiguration(series: series, lookBack: .seconds(3600))
         configuration.mode = .cron(try CronSchedule("*/5 * * * *"), timeZone: .gmt)
         let collector = try Collector(source: source, sink: sink, configuration: configuration, clock: clock)
         try await withRunningCollector(collector) {
@@ -250,7 +252,7 @@ struct CollectorLiveTests {
     @Test("an invalid configuration is refused with the field named")
     func invalidConfiguration() throws {
         var configuration = Collector.Configuration()
-        configuration.settleTimeout = 0
+        configuration.settleTimeout = .zero
         #expect(throws: CollectorError.self) {
             _ = try Collector(source: ScriptedCandleSource(), sink: MemoryCandleSink(), configuration: configuration)
         }

@@ -19,7 +19,8 @@ struct CollectorRollTests {
         let source = ScriptedCandleSource(provider: marketHistory(market, clock: clock))
         let sink = MemoryCandleSink()
         let collector = try Collector(
-            source: source, sink: sink, configuration: testConfiguration(series: [one], lookBack: 3600), clock: clock)
+            source: source, sink: sink, configuration: testConfiguration(series: [one], lookBack: .seconds(3600)),
+            clock: clock)
         let old = ChartKey(symbol: "NQZ5", instrument: .nq, timeframe: .fiveMinutes)
         let new = ChartKey(symbol: "NQH6", instrument: .nq, timeframe: .fiveMinutes)
         try await withRunningCollector(collector) {

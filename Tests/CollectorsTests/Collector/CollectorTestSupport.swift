@@ -71,8 +71,8 @@ func withRunningCollector<T: Sendable>(
 
 /// A small test configuration: a few series, short heal period unless given.
 func testConfiguration(
-    series: [Series], healInterval: TimeInterval = 3600, settle: TimeInterval = 1.5,
-    lookBack: TimeInterval = 86_400, revisionWindow: Int = 3
+    series: [Series], healInterval: Duration = .seconds(3600), settle: Duration = .milliseconds(1500),
+    lookBack: Duration = .seconds(86_400), revisionWindow: Int = 3
 ) -> Collector.Configuration {
     Collector.Configuration(
         series: series, settleTimeout: settle, healLookBack: lookBack, healInterval: healInterval,

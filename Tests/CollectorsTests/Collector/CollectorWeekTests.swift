@@ -27,11 +27,11 @@ struct CollectorWeekTests {
             return try await base(chart, range)
         })
         let sink = MemoryCandleSink()
-        var configuration = Collector.Configuration(healInterval: 3600)
+        var configuration = Collector.Configuration(healInterval: .seconds(3600))
         configuration.checkDerivedTimeframes = true
         let collector = try Collector(source: source, sink: sink, configuration: configuration, clock: clock)
         let series = Series.seedDefaults
-        let lookBackStart = start.addingTimeInterval(-configuration.healLookBack)
+        let lookBackStart = start.addingTimeInterval(-configuration.healLookBack.timeInterval)
 
         let result: (missingAfterStart: Int, missingAtEnd: Int, stats: Collector.Statistics) =
             try await withRunningCollector(collector) {
@@ -74,7 +74,7 @@ struct CollectorWeekTests {
         #expect(formingRequests.withLock { $0 } == 0)
         #expect(result.stats.confirmedEmpty == 0)
         #expect(result.stats.latencySamples > 0)
-        #expect((result.stats.latencyP99 ?? 99) <= configuration.settleTimeout)
+        #expect((result.stats.latencyP99 ?? 99) <= configuration.settleTimeout.timeInterval)
         #expect(result.stats.latencyP50 == 0.5)
 
         for one in series {

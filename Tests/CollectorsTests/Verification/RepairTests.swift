@@ -123,7 +123,9 @@ struct RepairTests {
         _ = try await sink.write(try RollDays.brokerBars(Week.nq5).filter { !hole.contains($0.start) })
         let clock = ManualWallClock(now: RollDays.now)
         let verifier = Verifier(
-            sink: sink, configuration: .init(retry: .init(maximumAttempts: 4, initialDelay: 5, maximumDelay: 60)),
+            sink: sink,
+            configuration: .init(
+                retry: .init(maximumAttempts: 4, initialDelay: .seconds(5), maximumDelay: .seconds(60))),
             clock: clock)
         let before = try await verifier.verify([Week.nq5], from: RollDays.from, to: RollDays.to)
         let source = RollDays.source()
@@ -148,7 +150,7 @@ struct RepairTests {
         let sink = MemoryCandleSink()
         let hole = Set(Week.starts(Week.nq5, "2025-12-11T14:00:00Z", through: "2025-12-11T14:10:00Z"))
         _ = try await sink.write(try RollDays.brokerBars(Week.nq5).filter { !hole.contains($0.start) })
-        let verifier = Verifier(sink: sink, configuration: .init(retry: .init(maximumAttempts: 3, initialDelay: 0)))
+        let verifier = Verifier(sink: sink, configuration: .init(retry: .init(maximumAttempts: 3, initialDelay: .zero)))
         let before = try await verifier.verify([Week.nq5], from: RollDays.from, to: RollDays.to, now: RollDays.now)
 
         let flaky = RollDays.source()

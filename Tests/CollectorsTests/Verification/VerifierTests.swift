@@ -240,7 +240,7 @@ struct VerifierTests {
         try await withMemorySink { sink in
             _ = try await sink.write(Week.bars(Week.nq5))
             let ranges = RangeLog()
-            let reader = StoredCandleReader(name: "windows", window: 86_400) { series, range in
+            let reader = StoredCandleReader(name: "windows", window: .seconds(86_400)) { series, range in
                 await ranges.append(range)
                 return try await sink.candles(of: series, in: range)
             }

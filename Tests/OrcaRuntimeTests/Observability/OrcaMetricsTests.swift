@@ -89,7 +89,8 @@ struct OrcaMetricsTests {
         let totals = TotalsBox()
         let nq5 = self.nq5
         let poller = MetricsPoller(
-            metrics: exporter.metrics, interval: 15, clock: ManualWallClock(now: Date(timeIntervalSince1970: 0)),
+            metrics: exporter.metrics, interval: .seconds(15),
+            clock: ManualWallClock(now: Date(timeIntervalSince1970: 0)),
             sources: [
                 {
                     let value = totals.value
@@ -120,7 +121,7 @@ struct OrcaMetricsTests {
         let exporter = OrcaPrometheus()
         let clock = ManualWallClock(now: Date(timeIntervalSince1970: 1_000))
         let poller = MetricsPoller(
-            metrics: exporter.metrics, interval: 30, clock: clock,
+            metrics: exporter.metrics, interval: .seconds(30), clock: clock,
             sources: [
                 { MetricsSample(healthCode: 0, components: ["redis": true]) }
             ])

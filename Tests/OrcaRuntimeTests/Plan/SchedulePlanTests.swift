@@ -170,9 +170,9 @@ struct SchedulePlanTests {
         #expect(logins[3].expirationTime == nil)
 
         // A wider margin moves the renewal earlier and turns the fresh token due sooner.
-        let wide = SchedulePlan.make(at: now, series: [], tokens: observation, renewalMargin: 3600)
+        let wide = SchedulePlan.make(at: now, series: [], tokens: observation, renewalMargin: .seconds(3600))
         #expect(wide.tokens.logins[0].renewalTime == instant("2026-11-18T15:30:00Z"))
-        let wider = SchedulePlan.make(at: now, series: [], tokens: observation, renewalMargin: 5400)
+        let wider = SchedulePlan.make(at: now, series: [], tokens: observation, renewalMargin: .seconds(5400))
         #expect(wider.tokens.logins[0].renewal == .due)
     }
 

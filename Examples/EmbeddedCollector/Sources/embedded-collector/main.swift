@@ -75,7 +75,7 @@ let sink = LatestCloseSink()  // ← your sink
 let series = [Series(.nq, .fiveMinutes), Series(.es, .fiveMinutes)]
 let collector = try Collector(
     source: source, sink: sink,
-    configuration: .init(series: series, healLookBack: 1_800),  // heal the last 30 minutes at start
+    configuration: .init(series: series, healLookBack: .seconds(1_800)),  // heal the last 30 minutes at start
     clock: clock)
 
 // MARK: Run until --seconds have passed (real time) or a signal arrives

@@ -34,7 +34,8 @@ struct EmbeddedCollectorTests {
         let lines = Lines()
         let sink = LatestCloseSink(output: lines.append)
         let collector = try Collector(
-            source: source, sink: sink, configuration: .init(series: [series], healLookBack: 600), clock: clock,
+            source: source, sink: sink, configuration: .init(series: [series], healLookBack: .seconds(600)),
+            clock: clock,
             logger: quiet)
         let first = Candle.fixture(start: start, close: 21_004, isFinal: false)
         let chart = ChartKey(symbol: first.symbol, instrument: .nq, timeframe: .fiveMinutes)
@@ -82,7 +83,8 @@ struct EmbeddedCollectorTests {
         let sink = LatestCloseSink(output: { _ in })
         let series = [Series(.nq, .fiveMinutes), Series(.es, .fiveMinutes)]
         let collector = try Collector(
-            source: source, sink: sink, configuration: .init(series: series, healLookBack: 1_800), clock: clock)
+            source: source, sink: sink, configuration: .init(series: series, healLookBack: .seconds(1_800)),
+            clock: clock)
         let group = ServiceGroup(services: [refresher, client, collector], logger: quiet)
         let run = Task { try await group.run() }
 
