@@ -37,12 +37,6 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
         self.duration = duration
     }
 
-    /// Seconds, for the parts that take `TimeInterval`.
-    var seconds: Double {
-        let (whole, fraction) = duration.components
-        return Double(whole) + Double(fraction) / 1e18
-    }
-
     var defaultValueDescription: String { DurationText.format(duration) }
 }
 

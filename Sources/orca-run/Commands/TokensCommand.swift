@@ -188,7 +188,7 @@ struct TokensCommand: AsyncParsableCommand {
                 let ttl = entry.ttl.map { TerminalText.duration($0) } ?? "-"
                 let expires = entry.expirationTime?.formatted(.iso8601) ?? "-"
                 let source = entry.login.map { "orca (login \($0))" } ?? (entry.present ? "legacy key only" : "-")
-                if !entry.present || (entry.ttl ?? 0) < margin.seconds { bad = true }
+                if !entry.present || (entry.ttl ?? 0) < margin.duration.timeInterval { bad = true }
                 print(TerminalText.row([entry.account, entry.present ? "yes" : "MISSING", ttl, expires, source]))
             }
             if bad { throw ExitCode(1) }
