@@ -1,4 +1,3 @@
-public import Collectors
 public import Foundation
 
 /// Counters of a ``MarketDataClient`` for metrics and health checks: a `Sendable` snapshot, never a secret.

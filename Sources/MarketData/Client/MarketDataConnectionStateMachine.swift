@@ -1,4 +1,4 @@
-public import Collectors
+import Collectors
 import CandleCore
 import Foundation
 import Logging

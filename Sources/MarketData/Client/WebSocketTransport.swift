@@ -1,4 +1,3 @@
-public import Collectors
 import Foundation
 import Logging
 import NIOCore

@@ -1,4 +1,3 @@
-public import Collectors
 /// A market-data frame that breaks the protocol: a ``Code`` to branch on, the byte offset where decoding stopped, and a
 /// message that says what is wrong, quoting at most 60 bytes of the frame around that offset.
 public struct MarketDataProtocolError: Error, Sendable, Hashable, CustomStringConvertible {

@@ -1,4 +1,3 @@
-public import Collectors
 public import Foundation
 
 /// The Tradovate market-data WebSocket codec: decodes server frames (protocol §4.1, §4.5, §5.2, §5.3) and encodes

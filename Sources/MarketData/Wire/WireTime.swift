@@ -1,4 +1,3 @@
-public import Collectors
 /// ISO-8601 timestamps ↔ Unix epoch milliseconds, by hand (proleptic Gregorian calendar, Howard Hinnant's
 /// days-from-civil algorithm): no `DateFormatter`, no allocation on the parse path.
 enum WireTime {

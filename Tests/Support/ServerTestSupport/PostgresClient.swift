@@ -1,4 +1,3 @@
-public import TokenStore
 public import PostgresSink
 import Collectors
 internal import CandleCore

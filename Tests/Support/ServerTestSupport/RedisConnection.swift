@@ -1,5 +1,4 @@
 public import TokenStore
-public import PostgresSink
 import Collectors
 internal import CHiredis
 internal import Foundation
