@@ -1,4 +1,4 @@
-public import Collectors
+internal import Collectors
 public import Foundation
 
 /// Settings of a ``MarketDataClient``. Every value has a documented default; nothing here does I/O.

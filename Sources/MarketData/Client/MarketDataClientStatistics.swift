@@ -1,4 +1,4 @@
-public import Collectors
+internal import Collectors
 public import Foundation
 
 /// Counters of a ``MarketDataClient`` for metrics and health checks: a `Sendable` snapshot, never a secret.

@@ -1,4 +1,4 @@
-public import Collectors
+internal import Collectors
 import Foundation
 import Logging
 import NIOCore

@@ -1,4 +1,4 @@
-public import Collectors
+internal import Collectors
 /// Decodes frames and their messages with a ``WireScanner``. Chart packets are read straight into ``ChartBar`` values
 /// in one pass; nothing builds a generic JSON tree.
 extension WireScanner {

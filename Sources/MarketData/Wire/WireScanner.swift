@@ -1,4 +1,4 @@
-public import Collectors
+internal import Collectors
 /// The JSON member names the codec knows, matched on raw bytes without allocating. Everything else is ``unknown``.
 enum WireKey {
     case i, s, d, e

@@ -1,4 +1,4 @@
-public import TokenStore
+internal import TokenStore
 public import PostgresSink
 import Collectors
 internal import CandleCore

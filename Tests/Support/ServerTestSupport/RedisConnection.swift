@@ -1,5 +1,5 @@
 public import TokenStore
-public import PostgresSink
+internal import PostgresSink
 import Collectors
 internal import CHiredis
 internal import Foundation
