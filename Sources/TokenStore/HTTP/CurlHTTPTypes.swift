@@ -1,3 +1,4 @@
+internal import CandleCore
 public import Foundation
 
 extension CurlHTTPClient {
@@ -95,7 +96,7 @@ extension CurlHTTPClient {
         }
 
         public var description: String {
-            let rendered = fields.map { "\($0.name): \(Self.isSensitive($0.name) ? "***" : $0.value)" }
+            let rendered = fields.map { "\($0.name): \(Self.isSensitive($0.name) ? SecretRedaction.mask : $0.value)" }
             return "[\(rendered.joined(separator: ", "))]"
         }
     }

@@ -1,3 +1,4 @@
+internal import CandleCore
 internal import Foundation
 
 /// A parsed `redis://[[user]:password@]host[:port][/db]` or `rediss://...` URL.
@@ -176,7 +177,7 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
             self,
             children: [
                 "scheme": scheme, "host": host, "port": port, "username": username as Any,
-                "password": password == nil ? "nil" : "***", "database": database,
+                "password": password == nil ? "nil" : SecretRedaction.mask, "database": database,
             ],
             displayStyle: .struct)
     }
