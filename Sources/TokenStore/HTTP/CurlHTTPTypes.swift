@@ -172,7 +172,7 @@ extension CurlHTTPClient {
         public var connectTimeout: Duration
         /// Bound on the whole request, connect included, unless a request sets its own ``Request/timeout``.
         public var timeout: Duration
-        /// Responses with larger bodies fail with ``CurlHTTPError/Code/responseTooLarge``.
+        /// Responses with larger bodies fail with `responseTooLarge`.
         public var maximumResponseSize: Int
         /// Follow 3xx redirects (at most 5, http and https only). Off by default.
         public var followRedirects: Bool

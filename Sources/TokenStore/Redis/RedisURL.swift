@@ -19,7 +19,7 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
     public enum Scheme: String, Sendable, Hashable {
         /// Plain TCP.
         case redis
-        /// TLS. Not supported by `RedisConnection` yet: connecting throws ``RedisError/Code/tlsUnsupported``.
+        /// TLS. Not supported by `RedisConnection` yet: connecting throws `tlsUnsupported`.
         case rediss
     }
 
@@ -60,7 +60,7 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
     }
 
     /// Parses a `redis://` or `rediss://` URL.
-    /// - Throws: ``RedisError`` with code ``RedisError/Code/invalidURL``; the message never contains the password.
+    /// - Throws: ``RedisError`` with code `invalidURL`; the message never contains the password.
     public init(_ string: String) throws {
         guard let schemeEnd = string.range(of: "://") else {
             throw RedisError(.invalidURL, "expected a URL of the form redis://[user:password@]host[:port][/db]")

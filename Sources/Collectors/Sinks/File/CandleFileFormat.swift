@@ -176,7 +176,7 @@ enum CandleFileCodec {
         var needsHeader = false
 
         /// The bars of the lines by key (a later line of a key wins).
-        /// - Throws: ``CandleSinkError/Code/corruptData`` when a bar is off the grid of `series`.
+        /// - Throws: `corruptData` when a bar is off the grid of `series`.
         func bars(of series: Series, path: String) throws(CandleSinkError) -> BarIndex {
             var bars = BarIndex(barSeconds: series.timeframe.seconds)
             for line in lines {
