@@ -7,7 +7,7 @@ extension CronSchedule {
 
     /// Explains the schedule's pitfalls and its real firing pattern in plain English.
     ///
-    /// Findings come errors first, then warnings, then notes; the last is always the ``CronLintFinding/Code/firingPattern``
+    /// Findings come errors first, then warnings, then notes; the last is always the `firingPattern`
     /// summary (for example `fires 2 times per hour; gaps 50 min, 10 min (…)`), unless the schedule never fires.
     /// The checks:
     ///

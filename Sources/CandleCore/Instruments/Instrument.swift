@@ -84,7 +84,7 @@ public struct Instrument: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// Checks that `price` is a finite number on the tick grid.
     ///
-    /// - Throws: ``InstrumentError`` with code ``InstrumentError/Code/offTickGrid`` or ``InstrumentError/Code/invalidPrice``.
+    /// - Throws: ``InstrumentError`` with code `offTickGrid` or `invalidPrice`.
     public func validatePrice(_ price: Double) throws(InstrumentError) {
         guard price.isFinite else {
             throw InstrumentError(.invalidPrice, "price \(price) for \(root) is not a finite number")
@@ -130,7 +130,7 @@ extension Instrument {
 
     /// Looks `root` up among `custom` instruments first, then the built-ins.
     ///
-    /// - Throws: ``InstrumentError`` with code ``InstrumentError/Code/unknownRoot`` naming the known roots.
+    /// - Throws: ``InstrumentError`` with code `unknownRoot` naming the known roots.
     public static func named(_ root: String, custom: [Instrument] = []) throws(InstrumentError) -> Instrument {
         let upper = root.uppercased()
         if let found = custom.first(where: { $0.root == upper }) ?? builtIn(root: upper) { return found }

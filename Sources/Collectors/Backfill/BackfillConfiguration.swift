@@ -51,7 +51,7 @@ extension Backfill {
         public var multiplier: Double
         /// The longest wait between attempts.
         public var maxDelay: Duration
-        /// The pause after a ``CandleSourceError/Code/rateLimited`` error; doubled on each further rate limit of the
+        /// The pause after a `rateLimited` error; doubled on each further rate limit of the
         /// same chunk (up to ``maxRateLimitDelay``). Every worker waits until the pause is over.
         public var rateLimitDelay: Duration
         /// The longest pause after a rate limit.
@@ -101,7 +101,7 @@ extension Backfill {
 
     /// What to do with a checkpoint file written by a backfill with other parameters.
     public enum CheckpointMismatchPolicy: Sendable, Hashable {
-        /// Refuse to start with ``BackfillError/Code/checkpointMismatch`` unless the series, the start of every
+        /// Refuse to start with `checkpointMismatch` unless the series, the start of every
         /// range and the roll offset are the same; only a later end (`--to now` on a later day) is accepted, and
         /// extends the checkpoint.
         case refuse
@@ -188,7 +188,7 @@ extension Backfill {
         }
 
         /// Checks the configuration.
-        /// - Throws: ``BackfillError`` with code ``BackfillError/Code/invalidConfiguration``.
+        /// - Throws: ``BackfillError`` with code `invalidConfiguration`.
         public func validate() throws(BackfillError) {
             func invalid(_ message: String) -> BackfillError { BackfillError(.invalidConfiguration, message) }
             guard !targets.isEmpty else { throw invalid("no series to backfill: name at least one series") }

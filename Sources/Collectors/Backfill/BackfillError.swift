@@ -1,7 +1,7 @@
 public import CandleCore
 import Foundation
 
-/// A backfill that cannot start or cannot go on: a ``Code`` to branch on and a message naming what is wrong and how
+/// A backfill that cannot start or cannot go on: a `Code` to branch on and a message naming what is wrong and how
 /// to fix it. Failures of single chunks (a source or sink error) are not thrown; they are reported in the
 /// ``BackfillSummary``.
 public typealias BackfillError = TaggedDomainError<Backfill>

@@ -87,7 +87,7 @@ public actor Collector: Service {
     ///   - configuration: tuning; see ``Configuration``.
     ///   - clock: the wall clock every timer, schedule and latency uses.
     ///   - logger: where failures and heals are logged.
-    /// - Throws: ``CollectorError`` with ``CollectorError/Code/invalidConfiguration``.
+    /// - Throws: ``CollectorError`` with `invalidConfiguration`.
     public init(
         source: any CandleSource, sink: any CandleSink,
         ledger: any ConfirmedEmptyLedger = InMemoryConfirmedEmptyLedger(),
@@ -129,7 +129,7 @@ public actor Collector: Service {
     /// Collects until cancelled or gracefully shut down: heals at start, subscribes (or polls on the cron schedule),
     /// closes bars, heals periodically.
     ///
-    /// - Throws: ``CollectorError`` with ``CollectorError/Code/alreadyRunning`` when called twice.
+    /// - Throws: ``CollectorError`` with `alreadyRunning` when called twice.
     public func run() async throws {
         guard !isStarted else {
             throw CollectorError(.alreadyRunning, "this collector already ran; create a new one to run again")

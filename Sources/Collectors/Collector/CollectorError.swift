@@ -1,6 +1,6 @@
 public import CandleCore
 
-/// A collector failure: a stable ``Code`` to branch on and a message that names what is wrong and how to fix it.
+/// A collector failure: a stable `Code` to branch on and a message that names what is wrong and how to fix it.
 ///
 /// Source and sink failures during collection are not thrown: they are counted per series in
 /// ``Collector/Statistics`` and reported as ``CollectorEvent/error(series:message:)``. This error is for setting a

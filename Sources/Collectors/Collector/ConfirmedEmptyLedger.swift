@@ -55,7 +55,7 @@ public actor InMemoryConfirmedEmptyLedger: ConfirmedEmptyLedger {
 /// Crash safety: every ``record(_:of:)`` appends its lines with one `write(2)` and syncs the file before returning, so a
 /// recorded start survives a crash or power loss. A crash in the middle of an append can leave a torn last line (no
 /// trailing newline); it is ignored and cut off when the file is next opened. A damaged line *before* the last one is
-/// not guessed at: opening fails with ``CollectorError/Code/corruptLedger`` naming the line.
+/// not guessed at: opening fails with `corruptLedger` naming the line.
 ///
 /// File I/O runs on the actor's own dispatch queue, never on Swift's cooperative pool. The file is opened (and read)
 /// on first use; call ``open()`` to surface errors at start-up.
@@ -87,8 +87,8 @@ public actor FileConfirmedEmptyLedger: ConfirmedEmptyLedger {
 
     /// Opens and reads the file now (otherwise the first call does).
     ///
-    /// - Throws: ``CollectorError`` with ``CollectorError/Code/ledgerUnavailable`` or
-    ///   ``CollectorError/Code/corruptLedger``.
+    /// - Throws: ``CollectorError`` with `ledgerUnavailable` or
+    ///   `corruptLedger`.
     public func open() throws(CollectorError) {
         _ = try opened()
     }

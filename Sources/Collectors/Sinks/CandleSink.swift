@@ -11,7 +11,7 @@ public import Foundation
 ///   as it is and counts as unchanged. A final bar may be revised by another final bar (a late correction).
 /// - **Whole batches are checked first.** ``write(_:)`` validates every candle (`Candle.validate()` plus the
 ///   backend's storage limits, see ``validate(_:)``) before writing anything; one bad candle rejects the batch with
-///   ``CandleSinkError/Code/invalidCandle`` and nothing is written.
+///   `invalidCandle` and nothing is written.
 /// - **Duplicates inside a batch** collapse to one bar per key, applied in order with the same rule (a later version
 ///   replaces an earlier one unless the earlier one is final and the later one is not). Reports count distinct keys.
 /// - **Retries are safe.** Writing the same batch again changes nothing and reports it unchanged, so a batch whose
@@ -23,10 +23,10 @@ public import Foundation
 public protocol CandleSink: Sendable {
     /// Stores `candles` with upsert semantics and reports what happened to each distinct key.
     ///
-    /// - Throws: ``CandleSinkError``: ``CandleSinkError/Code/invalidCandle`` (nothing written),
-    ///   ``CandleSinkError/Code/unavailable`` (the backend cannot be reached; retry later),
-    ///   ``CandleSinkError/Code/writeFailed``, ``CandleSinkError/Code/backpressure`` (buffers only) or
-    ///   ``CandleSinkError/Code/closed``. After an error other than `invalidCandle`, part of the batch may have been
+    /// - Throws: ``CandleSinkError``: `invalidCandle` (nothing written),
+    ///   `unavailable` (the backend cannot be reached; retry later),
+    ///   `writeFailed`, `backpressure` (buffers only) or
+    ///   `closed`. After an error other than `invalidCandle`, part of the batch may have been
     ///   stored; writing it again is safe.
     func write(_ candles: [Candle]) async throws -> CandleWriteReport
 
@@ -35,7 +35,7 @@ public protocol CandleSink: Sendable {
     ///
     /// Buffers call it when they accept a batch, so a batch the backend could never store is refused at once
     /// instead of blocking the queue later.
-    /// - Throws: ``CandleSinkError`` with code ``CandleSinkError/Code/invalidCandle``, the series and the cause.
+    /// - Throws: ``CandleSinkError`` with code `invalidCandle`, the series and the cause.
     func validate(_ candles: [Candle]) throws(CandleSinkError)
 
     /// The start of the latest bar stored for `series` (any contract, forming or final), or `nil` when there is none.
@@ -51,7 +51,7 @@ public protocol CandleSink: Sendable {
     /// Makes every acknowledged write durable and empties any queue (a buffer drains to its backend).
     func flush() async throws
 
-    /// Flushes and releases connections, files and locks. Later calls throw ``CandleSinkError/Code/closed``;
+    /// Flushes and releases connections, files and locks. Later calls throw `closed`;
     /// closing twice is harmless.
     func close() async throws
 

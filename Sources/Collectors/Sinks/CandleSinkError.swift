@@ -1,10 +1,10 @@
 public import CandleCore
 
-/// A sink failure: a stable ``Code`` to branch on, the ``Series`` concerned (when one is), a message for logs, and the
+/// A sink failure: a stable ``Code`` to branch on, the `Series` concerned (when one is), a message for logs, and the
 /// underlying error.
 ///
 /// The message never contains a password: connection strings appear only in their redacted form
-/// (``PostgresConnectionString/redact(_:)``) and every secret of the sink's configuration is scrubbed from the text of
+/// (`PostgresConnectionString.redact(_:)`) and every secret of the sink's configuration is scrubbed from the text of
 /// underlying errors when the error is created.
 public struct CandleSinkError: CodedError, Sendable {
     /// What went wrong, as a closed set of values that can grow without breaking `switch` statements
@@ -41,7 +41,7 @@ public struct CandleSinkError: CodedError, Sendable {
     }
 
     /// Whether writing the same batch again later may succeed: `true` for every code except
-    /// ``Code/invalidCandle``, ``Code/closed`` and ``Code/invalidConfiguration``.
+    /// `invalidCandle`, `closed` and `invalidConfiguration`.
     public var isRetryable: Bool {
         code != .invalidCandle && code != .closed && code != .invalidConfiguration
     }
@@ -57,7 +57,7 @@ public struct CandleSinkError: CodedError, Sendable {
 
 extension CandleSinkError.Code {
     /// A candle breaks an invariant or a storage limit; the whole batch was refused and nothing was written.
-    /// ``CandleSinkError/underlying`` is the `CandleValidationError` when ``Candle/validate()`` failed.
+    /// ``CandleSinkError/underlying`` is the `CandleValidationError` when `Candle.validate()` failed.
     public static var invalidCandle: Self { Self("invalidCandle") }
     /// The backend cannot be reached right now (server down, connection lost, lock held); retrying later may
     /// succeed.

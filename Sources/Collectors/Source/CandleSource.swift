@@ -61,7 +61,7 @@ public protocol CandleSource: Sendable {
     func history(of chart: ChartKey, in range: Range<Date>) async throws -> [Candle]
 
     /// Subscribes to live updates of `chart`. The stream ends when the consuming task is cancelled or the source is
-    /// closed (then it finishes with ``CandleSourceError/Code/closed``); it survives reconnects, reporting them with
+    /// closed (then it finishes with `closed`); it survives reconnects, reporting them with
     /// ``LiveChartEvent/interrupted(reason:)`` and ``LiveChartEvent/resumed``. Ending the iteration cancels the
     /// subscription at the broker.
     ///

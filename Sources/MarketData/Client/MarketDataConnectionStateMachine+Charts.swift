@@ -1,4 +1,4 @@
-import Collectors
+internal import Collectors
 import CandleCore
 import Foundation
 import Logging

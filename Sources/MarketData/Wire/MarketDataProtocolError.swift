@@ -1,31 +1,10 @@
+public import CandleCore
+
 /// A market-data frame that breaks the protocol: a ``Code`` to branch on, the byte offset where decoding stopped, and a
 /// message that says what is wrong, quoting at most 60 bytes of the frame around that offset.
-public struct MarketDataProtocolError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct MarketDataProtocolError: CodedError, Sendable, Hashable {
     /// What is wrong, as a closed set of values that can grow without breaking `switch` statements.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Base: String, Sendable, Hashable {
-            case emptyFrame, unknownFrameType, malformedJSON, unexpectedShape, invalidValue
-        }
-
-        private let base: Base
-
-        private init(_ base: Base) {
-            self.base = base
-        }
-
-        /// The text message is empty.
-        public static let emptyFrame = Code(.emptyFrame)
-        /// The first byte is not one of `o`, `h`, `a`, `c`.
-        public static let unknownFrameType = Code(.unknownFrameType)
-        /// The payload is not valid JSON (truncated, bad token, bad escape, invalid UTF-8, nested too deep).
-        public static let malformedJSON = Code(.malformedJSON)
-        /// Valid JSON of the wrong shape: a required field is missing or has the wrong type.
-        public static let unexpectedShape = Code(.unexpectedShape)
-        /// A value of the right type that cannot be used: a bad timestamp, a number out of range or not an integer.
-        public static let invalidValue = Code(.invalidValue)
-
-        public var description: String { base.rawValue }
-    }
+    public typealias Code = StableCode<MarketDataProtocolError>
 
     /// The kind of problem.
     public let code: Code
@@ -45,4 +24,17 @@ public struct MarketDataProtocolError: Error, Sendable, Hashable, CustomStringCo
     public var description: String {
         "MarketDataProtocolError.\(code): \(message)"
     }
+}
+
+extension MarketDataProtocolError.Code {
+    /// The text message is empty.
+    public static var emptyFrame: Self { Self("emptyFrame") }
+    /// The first byte is not one of `o`, `h`, `a`, `c`.
+    public static var unknownFrameType: Self { Self("unknownFrameType") }
+    /// The payload is not valid JSON (truncated, bad token, bad escape, invalid UTF-8, nested too deep).
+    public static var malformedJSON: Self { Self("malformedJSON") }
+    /// Valid JSON of the wrong shape: a required field is missing or has the wrong type.
+    public static var unexpectedShape: Self { Self("unexpectedShape") }
+    /// A value of the right type that cannot be used: a bad timestamp, a number out of range or not an integer.
+    public static var invalidValue: Self { Self("invalidValue") }
 }

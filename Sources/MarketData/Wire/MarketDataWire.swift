@@ -1,4 +1,5 @@
 public import Foundation
+internal import CandleCore
 
 /// The Tradovate market-data WebSocket codec: decodes server frames (protocol §4.1, §4.5, §5.2, §5.3) and encodes
 /// client requests (§4.2–4.4, §5.1, §5.6). Pure functions, no I/O.
@@ -74,11 +75,11 @@ public enum MarketDataWire {
             range.append("\"asMuchAsElements\":\(asMuchAsElements)")
         }
         var body =
-            "{\"symbol\":\(jsonString(symbol)),\"chartDescription\":{\"underlyingType\":\"MinuteBar\","
+            "{\"symbol\":\(JSONString.literal(symbol)),\"chartDescription\":{\"underlyingType\":\"MinuteBar\","
             + "\"elementSize\":\(minutes),\"elementSizeUnit\":\"UnderlyingUnits\",\"withHistogram\":false},"
             + "\"timeRange\":{\(range.joined(separator: ","))}"
         if let penaltyTicket {
-            body += ",\"p-ticket\":\(jsonString(penaltyTicket))"
+            body += ",\"p-ticket\":\(JSONString.literal(penaltyTicket))"
         }
         return body + "}"
     }
@@ -93,24 +94,5 @@ public enum MarketDataWire {
         let millis = (date.timeIntervalSince1970 * 1000).rounded()
         let clamped = min(max(millis, -62_135_596_800_000), 253_402_300_799_999)  // years 1 … 9999
         return WireTime.format(milliseconds: Int64(clamped))
-    }
-
-    /// `text` as a JSON string literal (quotes, backslashes and control characters escaped).
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

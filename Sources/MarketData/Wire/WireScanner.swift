@@ -1,3 +1,5 @@
+internal import CandleCore
+
 /// The JSON member names the codec knows, matched on raw bytes without allocating. Everything else is ``unknown``.
 enum WireKey {
     case i, s, d, e
@@ -372,33 +374,29 @@ struct WireScanner {
             guard pos < count else { throw fail(.malformedJSON, "truncated frame: an escape is not complete") }
             let e = base[pos]
             pos += 1
-            switch e {
-            case ASCII.quote, ASCII.backslash, UInt8(ascii: "/"): bytes.append(e)
-            case UInt8(ascii: "b"): bytes.append(0x08)
-            case UInt8(ascii: "f"): bytes.append(0x0C)
-            case UInt8(ascii: "n"): bytes.append(0x0A)
-            case UInt8(ascii: "r"): bytes.append(0x0D)
-            case UInt8(ascii: "t"): bytes.append(0x09)
-            case UInt8(ascii: "u"):
-                var scalar = try readHex4()
-                if scalar >= 0xD800 && scalar <= 0xDBFF {
-                    guard pos + 1 < count, base[pos] == ASCII.backslash, base[pos + 1] == UInt8(ascii: "u") else {
-                        throw fail(.malformedJSON, "a high surrogate \\u escape is not followed by a low surrogate")
-                    }
-                    pos += 2
-                    let low = try readHex4()
-                    guard low >= 0xDC00 && low <= 0xDFFF else {
-                        throw fail(.malformedJSON, "a high surrogate \\u escape is not followed by a low surrogate")
-                    }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                } else if scalar >= 0xDC00 && scalar <= 0xDFFF {
-                    throw fail(.malformedJSON, "a lone low surrogate \\u escape")
-                }
-                appendUTF8(scalar, to: &bytes)
-            default:
+            if let byte = JSONString.unescaped(e) {
+                bytes.append(byte)
+                continue
+            }
+            guard e == UInt8(ascii: "u") else {
                 pos -= 1
                 throw fail(.malformedJSON, "an invalid escape in a string")
             }
+            var scalar = try readHex4()
+            if scalar >= 0xD800 && scalar <= 0xDBFF {
+                guard pos + 1 < count, base[pos] == ASCII.backslash, base[pos + 1] == UInt8(ascii: "u") else {
+                    throw fail(.malformedJSON, "a high surrogate \\u escape is not followed by a low surrogate")
+                }
+                pos += 2
+                let low = try readHex4()
+                guard low >= 0xDC00 && low <= 0xDFFF else {
+                    throw fail(.malformedJSON, "a high surrogate \\u escape is not followed by a low surrogate")
+                }
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            } else if scalar >= 0xDC00 && scalar <= 0xDFFF {
+                throw fail(.malformedJSON, "a lone low surrogate \\u escape")
+            }
+            appendUTF8(scalar, to: &bytes)
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw fail(.malformedJSON, "a string is not valid UTF-8", at: start)

@@ -1,5 +1,7 @@
-/// ISO-8601 timestamps ↔ Unix epoch milliseconds, by hand (proleptic Gregorian calendar, Howard Hinnant's
-/// days-from-civil algorithm): no `DateFormatter`, no allocation on the parse path.
+internal import Collectors
+internal import CandleCore
+/// ISO-8601 timestamps ↔ Unix epoch milliseconds, by hand (proleptic Gregorian calendar by CandleCore's `CivilDate`):
+/// no `DateFormatter`, no allocation on the parse path.
 enum WireTime {
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` (the fraction has 1–9 digits; digits past milliseconds are
     /// truncated) into epoch milliseconds; `nil` for anything else, including out-of-range fields (month 13, day 31
@@ -20,7 +22,7 @@ enum WireTime {
             let second = two(17)
         else { return nil }
         let year = y1 * 100 + y2
-        guard month >= 1 && month <= 12, day >= 1, day <= daysIn(month: month, year: year), hour < 24, minute < 60,
+        guard month >= 1 && month <= 12, day >= 1, day <= CivilDate.daysInMonth(year: Int(year), month: Int(month)), hour < 24, minute < 60,
             second < 60
         else { return nil }
         var k = 19
@@ -51,53 +53,16 @@ enum WireTime {
             return nil
         }
         guard k == n else { return nil }
-        let days = daysFromCivil(year: year, month: month, day: day)
+        let days = Int64(CivilDate.days(year: Int(year), month: Int(month), day: Int(day)))
         return ((days * 24 + hour) * 60 + minute - offsetMinutes) * 60_000 + second * 1000 + millis
-    }
-
-    /// Days in `month` of `year` (Gregorian).
-    @inline(__always)
-    static func daysIn(month: Int64, year: Int64) -> Int64 {
-        switch month {
-        case 2:
-            let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-            return leap ? 29 : 28
-        case 4, 6, 9, 11:
-            return 30
-        default:
-            return 31
-        }
-    }
-
-    /// Days since 1970-01-01 of a civil date.
-    @inline(__always)
-    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    /// The civil date of a day count since 1970-01-01.
-    static func civilFromDays(_ days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// `2017-04-13T11:00:00.000Z` for epoch milliseconds (years 0…9999 print as four digits).
     static func format(milliseconds: Int64) -> String {
-        let ms = milliseconds.modulo(86_400_000)
-        let days = (milliseconds - ms) / 86_400_000
-        let (year, month, day) = civilFromDays(days)
+        let days = CivilDate.floorDivide(milliseconds, 86_400_000)
+        let ms = milliseconds - days * 86_400_000
+        let date = CivilDate.date(days: Int(days))
+        let (year, month, day) = (Int64(date.year), Int64(date.month), Int64(date.day))
         func pad(_ value: Int64, _ width: Int) -> String {
             let text = String(value.magnitude)
             let padded = String(repeating: "0", count: max(0, width - text.count)) + text
@@ -108,13 +73,5 @@ enum WireTime {
         let second = ms / 1000 % 60
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2))."
             + "\(pad(ms % 1000, 3))Z"
-    }
-}
-
-extension Int64 {
-    /// The non-negative remainder of division by `divisor` (> 0).
-    fileprivate func modulo(_ divisor: Int64) -> Int64 {
-        let r = self % divisor
-        return r < 0 ? r + divisor : r
     }
 }

@@ -1,3 +1,4 @@
+internal import CandleCore
 internal import Foundation
 
 extension OrcaConfiguration {
@@ -36,7 +37,8 @@ extension OrcaConfiguration {
             rows.append(
                 (
                     "tradovate.logins[\(index)]",
-                    "\(login.name) (cid \(login.cid), app \(login.appID) \(login.appVersion)\(aliases); password ***, sec ***)"
+                    "\(login.name) (cid \(login.cid), app \(login.appID) \(login.appVersion)\(aliases); "
+                        + "password \(SecretRedaction.mask), sec \(SecretRedaction.mask))"
                 ))
         }
         rows += [

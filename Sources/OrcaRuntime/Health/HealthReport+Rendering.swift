@@ -3,20 +3,12 @@ public import Foundation
 extension HealthReport {
     /// The report as JSON (`orca-run health --json`, `GET /health`): ISO-8601 dates, sorted keys.
     public func json(prettyPrinted: Bool = true) -> String {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting =
-            prettyPrinted ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys]
-        // Every field is a plain value; encoding cannot fail.
-        let data = (try? encoder.encode(self)) ?? Data("{\"status\":\"\(status.rawValue)\"}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        ReportJSON.encode(self, prettyPrinted: prettyPrinted)
     }
 
     /// Decodes a report written by ``json(prettyPrinted:)``.
     public init(json: Data) throws {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        self = try decoder.decode(HealthReport.self, from: json)
+        self = try ReportJSON.decode(HealthReport.self, from: json)
     }
 
     /// The report as fixed-width tables for a terminal (`orca-run health`).
@@ -38,7 +30,7 @@ extension HealthReport {
                 header: ["LOGIN", "STATUS", "EXPIRES IN", "SOURCE", "LAST ERROR"],
                 rows: tokens.map { token in
                     [
-                        token.login, token.status.rawValue, token.secondsToExpiry.map(HealthText.duration) ?? "none",
+                        token.login, token.status.rawValue, token.secondsToExpiry.map(TerminalText.duration) ?? "none",
                         token.source ?? "-", token.lastError ?? "-",
                     ]
                 })
@@ -81,14 +73,6 @@ enum HealthText {
         let day = iso.prefix(10)
         let time = iso.dropFirst(11).prefix(seconds ? 8 : 5)
         return "\(day) \(time)Z"
-    }
-
-    /// `1h15m`, `4m05s`, `expired`.
-    static func duration(_ seconds: TimeInterval) -> String {
-        guard seconds > 0 else { return "expired" }
-        let whole = Int(seconds)
-        if whole >= 3600 { return "\(whole / 3600)h" + two(whole % 3600 / 60) + "m" }
-        return "\(whole / 60)m" + two(whole % 60) + "s"
     }
 
     /// `0s`, `15m`, `2h30m`, `3d4h`.

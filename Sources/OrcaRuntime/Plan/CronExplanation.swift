@@ -77,6 +77,6 @@ public struct CronExplanation: Sendable, Hashable, Codable {
 
     /// Several explanations as a JSON array (`orca-run schedule --pg-cron … --json`): ISO-8601 dates, sorted keys.
     public static func json(_ explanations: [CronExplanation], prettyPrinted: Bool = true) -> String {
-        PlanText.json(explanations, prettyPrinted: prettyPrinted)
+        ReportJSON.encode(explanations, prettyPrinted: prettyPrinted)
     }
 }

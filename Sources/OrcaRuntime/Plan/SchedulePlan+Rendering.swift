@@ -3,14 +3,12 @@ public import Foundation
 extension SchedulePlan {
     /// The plan as JSON (`orca-run schedule --json`): ISO-8601 dates, sorted keys.
     public func json(prettyPrinted: Bool = true) -> String {
-        PlanText.json(self, prettyPrinted: prettyPrinted)
+        ReportJSON.encode(self, prettyPrinted: prettyPrinted)
     }
 
     /// Decodes a plan written by ``json(prettyPrinted:)``.
     public init(json: Data) throws {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        self = try decoder.decode(SchedulePlan.self, from: json)
+        self = try ReportJSON.decode(SchedulePlan.self, from: json)
     }
 
     /// The plan as text for a terminal (`orca-run schedule`); times are UTC unless marked New York.
@@ -90,7 +88,7 @@ extension SchedulePlan {
             guard let time = entry.renewalTime else { return "scheduled" }
             return "\(HealthText.instant(time)) (in \(HealthText.lag(time.timeIntervalSince(at))))"
         case .due:
-            let left = entry.expirationTime.map { HealthText.duration($0.timeIntervalSince(at)) } ?? "?"
+            let left = entry.expirationTime.map { TerminalText.duration($0.timeIntervalSince(at)) } ?? "?"
             return "due now (expires in \(left), inside the \(HealthText.lag(tokens.renewalMarginSeconds)) margin)"
         case .expired: return "expired: new login at start"
         case .atStart: return "at start (no token yet)"
@@ -101,19 +99,6 @@ extension SchedulePlan {
 
 /// Text helpers for the plan.
 enum PlanText {
-    static func json<Value: Encodable>(_ value: Value, prettyPrinted: Bool) -> String {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting =
-            prettyPrinted ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys]
-        do {
-            return String(decoding: try encoder.encode(value), as: UTF8.self)
-        } catch {
-            // Plain values with finite numbers only; reaching this is a programming error worth showing.
-            return "{\"error\":\"cannot encode: \(error)\"}"
-        }
-    }
-
     /// `2026-11-27 17:50Z, 17:55Z, 2026-11-29 23:05Z`: the day is written when it changes.
     static func instants(_ dates: [Date], empty: String) -> String {
         guard !dates.isEmpty else { return empty }

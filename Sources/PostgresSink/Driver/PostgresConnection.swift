@@ -58,8 +58,8 @@ public final class PostgresConnection {
     ///   - connectTimeout: bound on connecting, applied by libpq per host address in whole seconds (rounded up,
     ///     at least 2); overrides a `connect_timeout` in `url`.
     ///   - applicationName: reported in `pg_stat_activity` unless `url` sets `application_name`.
-    /// - Throws: ``PostgresError`` with ``PostgresError/Code/invalidURL`` or
-    ///   ``PostgresError/Code/connectionFailed``. Messages never contain the password.
+    /// - Throws: ``PostgresError`` with `invalidURL` or
+    ///   `connectionFailed`. Messages never contain the password.
     public init(url: String, connectTimeout: Duration = .seconds(10), applicationName: String = "orca") throws {
         // The raw string is scrubbed too (libpq quotes malformed URIs whole), when it holds a password at all.
         let passwords = PostgresConnectionString.secrets(in: url)
@@ -103,7 +103,7 @@ public final class PostgresConnection {
         PQfinish(connection)
     }
 
-    /// `true` while the connection is healthy; after ``PostgresError/Code/connectionLost`` it is `false`.
+    /// `true` while the connection is healthy; after `connectionLost` it is `false`.
     public var isUsable: Bool { PQstatus(connection) == CONNECTION_OK }
 
     /// The server version as an integer, e.g. `150008` for 15.8.
@@ -113,9 +113,9 @@ public final class PostgresConnection {
     /// SQL `NULL`) and returns its result. Uses `PQexecParams`, so values are never interpolated into the SQL.
     ///
     /// Only one statement per call. Outside an explicit transaction (`BEGIN`), each call commits on its own.
-    /// - Throws: ``PostgresError``: ``PostgresError/Code/queryFailed`` with the ``PostgresError/sqlState``,
-    ///   ``PostgresError/Code/connectionLost``, ``PostgresError/Code/invalidParameters`` or
-    ///   ``PostgresError/Code/unsupportedResult``.
+    /// - Throws: ``PostgresError``: `queryFailed` with the ``PostgresError/sqlState``,
+    ///   `connectionLost`, `invalidParameters` or
+    ///   `unsupportedResult`.
     public func execute(_ sql: String, parameters: [String?] = []) throws -> PostgresResult {
         guard !sql.utf8.contains(0), !parameters.contains(where: { $0?.utf8.contains(0) ?? false }) else {
             throw PostgresError(.invalidParameters, "SQL text and parameters must not contain NUL characters")
@@ -140,7 +140,7 @@ public final class PostgresConnection {
     /// protocol (`PQexec`), and returns the result of the last one. Use it for DDL scripts; never interpolate values.
     ///
     /// Outside an explicit transaction the statements run in one implicit transaction: if one fails, none is applied.
-    /// - Throws: like ``execute(_:parameters:)``; `COPY` is refused with ``PostgresError/Code/unsupportedResult``.
+    /// - Throws: like ``execute(_:parameters:)``; `COPY` is refused with `unsupportedResult`.
     public func executeScript(_ sql: String) throws -> PostgresResult {
         guard !sql.utf8.contains(0) else {
             throw PostgresError(.invalidParameters, "SQL text must not contain NUL characters")
@@ -174,10 +174,10 @@ public final class PostgresConnection {
     ///
     /// Chunks may split rows anywhere; they are sent as they are produced, so the server parses while the caller
     /// formats. Returns the result whose ``PostgresResult/affectedRows`` is the number of rows copied.
-    /// - Throws: ``PostgresError``: ``PostgresError/Code/queryFailed`` with the SQLSTATE when the statement or the
+    /// - Throws: ``PostgresError``: `queryFailed` with the SQLSTATE when the statement or the
     ///   data is rejected (e.g. `22P02` for a malformed value; nothing is copied and the connection stays usable),
-    ///   ``PostgresError/Code/unsupportedResult`` when `sql` is not a `COPY … FROM STDIN`, or
-    ///   ``PostgresError/Code/connectionLost``.
+    ///   `unsupportedResult` when `sql` is not a `COPY … FROM STDIN`, or
+    ///   `connectionLost`.
     public func copyIn<Chunks: Sequence>(_ sql: String, chunks: Chunks) throws -> PostgresResult
     where Chunks.Element == [UInt8] {
         guard !sql.utf8.contains(0) else {

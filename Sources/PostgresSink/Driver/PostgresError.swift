@@ -16,7 +16,7 @@ public struct PostgresError: CodedError, Sendable, Hashable {
     public let code: Code
     /// Details for logs, free of the password.
     public let message: String
-    /// The SQLSTATE of a server error (``Code/queryFailed``, and some connection failures), e.g. `42601`.
+    /// The SQLSTATE of a server error (`queryFailed`, and some connection failures), e.g. `42601`.
     public let sqlState: String?
 
     /// Creates an error, removing every occurrence of each non-empty `secret` from `message`.

@@ -232,20 +232,9 @@ public actor PostgresCandleSink: CandleSink {
         let table = schema.table(for: series)
         return try run(series: series, failure: .readFailed) { db in
             guard try self.prepareForReading(table, db) else { return [] }
-            let filter = PostgresSinkStatements.seriesFilter(table)
-            let from = filter.nextPlaceholder
-            let rows = try db.execute(
-                """
-                SELECT DISTINCT extract(epoch FROM candle_time)::float8 AS start FROM \(table.qualified)
-                WHERE \(filter.clause) AND candle_time >= to_timestamp($\(from)::float8)
-                  AND candle_time < to_timestamp($\(from + 1)::float8)\(finalOnly ? " AND is_final" : "")
-                ORDER BY start
-                """,
-                parameters: PostgresSinkStatements.seriesParameters(table, series) + [
-                    PostgresSinkStatements.epochText(range.lowerBound),
-                    PostgresSinkStatements.epochText(range.upperBound),
-                ]
-            ).rows
+            let rows = try Self.selectBars(
+                "DISTINCT extract(epoch FROM candle_time)::float8 AS start", of: series, in: range, from: table, db,
+                condition: finalOnly ? " AND is_final" : "", orderBy: "start")
             return rows.compactMap { $0.first.flatMap { $0.flatMap(Double.init) } }.map {
                 Date(timeIntervalSince1970: $0)
             }
@@ -257,20 +246,9 @@ public actor PostgresCandleSink: CandleSink {
         let table = schema.table(for: series)
         return try run(series: series, failure: .readFailed) { db in
             guard try self.prepareForReading(table, db) else { return [] }
-            let filter = PostgresSinkStatements.seriesFilter(table)
-            let from = filter.nextPlaceholder
-            let rows = try db.execute(
-                """
-                SELECT \(PostgresSinkStatements.candleSelectList) FROM \(table.qualified)
-                WHERE \(filter.clause) AND candle_time >= to_timestamp($\(from)::float8)
-                  AND candle_time < to_timestamp($\(from + 1)::float8)
-                ORDER BY candle_time, symbol
-                """,
-                parameters: PostgresSinkStatements.seriesParameters(table, series) + [
-                    PostgresSinkStatements.epochText(range.lowerBound),
-                    PostgresSinkStatements.epochText(range.upperBound),
-                ]
-            ).rows
+            let rows = try Self.selectBars(
+                PostgresSinkStatements.candleSelectList, of: series, in: range, from: table, db,
+                orderBy: "candle_time, symbol")
             return try rows.map { row throws(CandleSinkError) in
                 guard let candle = PostgresSinkStatements.candle(from: row, series: series) else {
                     throw CandleSinkError(
@@ -379,6 +357,28 @@ public actor PostgresCandleSink: CandleSink {
             throw CandleSinkError(
                 .migrationFailed, "cannot create or upgrade \(table.dotted)", underlying: error, redacting: secrets)
         }
+    }
+
+    /// The rows of `SELECT columns FROM table` for the bars of `series` that start in `range` and meet `condition`
+    /// (SQL starting with ` AND `, or empty), in the order `orderBy`.
+    private static func selectBars(
+        _ columns: String, of series: Series, in range: Range<Date>, from table: PostgresSinkTable,
+        _ db: PostgresConnection, condition: String = "", orderBy order: String
+    ) throws -> [[String?]] {
+        let filter = PostgresSinkStatements.seriesFilter(table)
+        let from = filter.nextPlaceholder
+        return try db.execute(
+            """
+            SELECT \(columns) FROM \(table.qualified)
+            WHERE \(filter.clause) AND candle_time >= to_timestamp($\(from)::float8)
+              AND candle_time < to_timestamp($\(from + 1)::float8)\(condition)
+            ORDER BY \(order)
+            """,
+            parameters: PostgresSinkStatements.seriesParameters(table, series) + [
+                PostgresSinkStatements.epochText(range.lowerBound),
+                PostgresSinkStatements.epochText(range.upperBound),
+            ]
+        ).rows
     }
 
     /// Migrates an existing table so reads can use Orca's columns; `false` when the table does not exist (reads

@@ -66,53 +66,44 @@ struct PostgresSinkSchema: Sendable {
 
     /// The old system's table, as `../shared/docs/seed-system.md` describes it (what migration 1 creates).
     static func seedTableDDL(_ table: PostgresSinkTable) -> String {
-        """
-        CREATE TABLE \(table.qualified) (
-            id bigserial PRIMARY KEY,
-            symbol varchar(20) NOT NULL,
-            candle_time timestamptz NOT NULL,
-            open decimal(12,4) NOT NULL,
-            high decimal(12,4) NOT NULL,
-            low decimal(12,4) NOT NULL,
-            close decimal(12,4) NOT NULL,
-            volume bigint NOT NULL DEFAULT 0,
-            up_volume bigint DEFAULT 0,
-            down_volume bigint DEFAULT 0,
-            up_ticks integer DEFAULT 0,
-            down_ticks integer DEFAULT 0,
-            created_at timestamptz NOT NULL DEFAULT now(),
-            updated_at timestamptz NOT NULL DEFAULT now(),
-            CONSTRAINT \(quote(table.name + "_symbol_candle_time_key")) UNIQUE (symbol, candle_time)
-        )
-        """
+        candleTableDDL(table, keyColumns: ["symbol varchar(20) NOT NULL"], unique: ["symbol", "candle_time"])
     }
 
     /// The single table of the `singleTable` layout.
     static func singleTableDDL(_ table: PostgresSinkTable) -> String {
-        """
-        CREATE TABLE \(table.qualified) (
-            id bigserial PRIMARY KEY,
-            root varchar(8) NOT NULL,
-            symbol varchar(20) NOT NULL,
-            timeframe varchar(10) NOT NULL,
-            candle_time timestamptz NOT NULL,
-            open decimal(12,4) NOT NULL,
-            high decimal(12,4) NOT NULL,
-            low decimal(12,4) NOT NULL,
-            close decimal(12,4) NOT NULL,
-            volume bigint NOT NULL DEFAULT 0,
-            up_volume bigint DEFAULT 0,
-            down_volume bigint DEFAULT 0,
-            up_ticks integer DEFAULT 0,
-            down_ticks integer DEFAULT 0,
-            bid_volume bigint,
-            offer_volume bigint,
-            is_final boolean NOT NULL DEFAULT true,
-            created_at timestamptz NOT NULL DEFAULT now(),
-            updated_at timestamptz NOT NULL DEFAULT now(),
-            CONSTRAINT \(quote(table.name + "_symbol_timeframe_candle_time_key")) UNIQUE (symbol, timeframe, candle_time)
-        )
-        """
+        candleTableDDL(
+            table,
+            keyColumns: ["root varchar(8) NOT NULL", "symbol varchar(20) NOT NULL", "timeframe varchar(10) NOT NULL"],
+            extraColumns: ["bid_volume bigint", "offer_volume bigint", "is_final boolean NOT NULL DEFAULT true"],
+            unique: ["symbol", "timeframe", "candle_time"])
+    }
+
+    /// `CREATE TABLE` of a candle table, one column a line: `id`, the `keyColumns`, `candle_time`, the prices and
+    /// volumes both layouts share, the `extraColumns`, the timestamps, then the unique constraint on `unique`
+    /// (named `<table>_<columns>_key`, as PostgreSQL would name it).
+    private static func candleTableDDL(
+        _ table: PostgresSinkTable, keyColumns: [String], extraColumns: [String] = [], unique: [String]
+    ) -> String {
+        let shared = [
+            "candle_time timestamptz NOT NULL",
+            "open decimal(12,4) NOT NULL",
+            "high decimal(12,4) NOT NULL",
+            "low decimal(12,4) NOT NULL",
+            "close decimal(12,4) NOT NULL",
+            "volume bigint NOT NULL DEFAULT 0",
+            "up_volume bigint DEFAULT 0",
+            "down_volume bigint DEFAULT 0",
+            "up_ticks integer DEFAULT 0",
+            "down_ticks integer DEFAULT 0",
+        ]
+        let constraint = quote(table.name + "_" + unique.joined(separator: "_") + "_key")
+        let lines =
+            ["id bigserial PRIMARY KEY"] + keyColumns + shared + extraColumns + [
+                "created_at timestamptz NOT NULL DEFAULT now()",
+                "updated_at timestamptz NOT NULL DEFAULT now()",
+                "CONSTRAINT \(constraint) UNIQUE (\(unique.joined(separator: ", ")))",
+            ]
+        return "CREATE TABLE \(table.qualified) (\n" + lines.map { "    " + $0 }.joined(separator: ",\n") + "\n)"
     }
 
     // MARK: Migrations

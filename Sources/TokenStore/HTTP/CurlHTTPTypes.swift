@@ -1,3 +1,4 @@
+internal import CandleCore
 public import Foundation
 
 extension CurlHTTPClient {
@@ -95,7 +96,7 @@ extension CurlHTTPClient {
         }
 
         public var description: String {
-            let rendered = fields.map { "\($0.name): \(Self.isSensitive($0.name) ? "***" : $0.value)" }
+            let rendered = fields.map { "\($0.name): \(Self.isSensitive($0.name) ? SecretRedaction.mask : $0.value)" }
             return "[\(rendered.joined(separator: ", "))]"
         }
     }
@@ -171,7 +172,7 @@ extension CurlHTTPClient {
         public var connectTimeout: Duration
         /// Bound on the whole request, connect included, unless a request sets its own ``Request/timeout``.
         public var timeout: Duration
-        /// Responses with larger bodies fail with ``CurlHTTPError/Code/responseTooLarge``.
+        /// Responses with larger bodies fail with `responseTooLarge`.
         public var maximumResponseSize: Int
         /// Follow 3xx redirects (at most 5, http and https only). Off by default.
         public var followRedirects: Bool

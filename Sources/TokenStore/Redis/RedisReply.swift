@@ -9,7 +9,7 @@ public enum RedisReply: Sendable, Hashable, CustomStringConvertible {
     /// A simple string such as `OK` or `PONG` (`+OK`).
     case status(String)
     /// An error reply (`-ERR ...`). `RedisConnection.command(_:)` throws top-level error replies as
-    /// ``RedisError/Code/serverError``; this case appears inside arrays (for example the result of `EXEC`)
+    /// `serverError`; this case appears inside arrays (for example the result of `EXEC`)
     /// and from the package's RESP decoder.
     case error(String)
     /// An integer (`:42`).
@@ -69,7 +69,7 @@ public enum RedisReply: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Copies a hiredis reply tree into Swift values. Does not free `reply`.
-    /// - Throws: ``RedisError/Code/protocolError`` for reply types outside RESP2.
+    /// - Throws: `protocolError` for reply types outside RESP2.
     package init(copying reply: UnsafePointer<redisReply>) throws {
         let node = reply.pointee
         switch node.type {
@@ -130,7 +130,7 @@ package final class RESPReplyDecoder {
     }
 
     /// Appends received bytes.
-    /// - Throws: ``RedisError/Code/protocolError`` if the reader is in an error state.
+    /// - Throws: `protocolError` if the reader is in an error state.
     package func feed(_ bytes: [UInt8]) throws {
         let result = bytes.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { redisReaderFeed(reader, $0.baseAddress, $0.count) }
@@ -141,7 +141,7 @@ package final class RESPReplyDecoder {
     }
 
     /// Returns the next complete reply, or `nil` if more bytes are needed.
-    /// - Throws: ``RedisError/Code/protocolError`` for malformed input; the decoder is unusable afterwards.
+    /// - Throws: `protocolError` for malformed input; the decoder is unusable afterwards.
     package func next() throws -> RedisReply? {
         var raw: UnsafeMutableRawPointer?
         guard redisReaderGetReply(reader, &raw) == REDIS_OK else {

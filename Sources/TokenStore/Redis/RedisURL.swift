@@ -1,3 +1,4 @@
+internal import CandleCore
 internal import Foundation
 
 /// A parsed `redis://[[user]:password@]host[:port][/db]` or `rediss://...` URL.
@@ -18,7 +19,7 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
     public enum Scheme: String, Sendable, Hashable {
         /// Plain TCP.
         case redis
-        /// TLS. Not supported by `RedisConnection` yet: connecting throws ``RedisError/Code/tlsUnsupported``.
+        /// TLS. Not supported by `RedisConnection` yet: connecting throws `tlsUnsupported`.
         case rediss
     }
 
@@ -59,7 +60,7 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
     }
 
     /// Parses a `redis://` or `rediss://` URL.
-    /// - Throws: ``RedisError`` with code ``RedisError/Code/invalidURL``; the message never contains the password.
+    /// - Throws: ``RedisError`` with code `invalidURL`; the message never contains the password.
     public init(_ string: String) throws {
         guard let schemeEnd = string.range(of: "://") else {
             throw RedisError(.invalidURL, "expected a URL of the form redis://[user:password@]host[:port][/db]")
@@ -176,7 +177,7 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
             self,
             children: [
                 "scheme": scheme, "host": host, "port": port, "username": username as Any,
-                "password": password == nil ? "nil" : "***", "database": database,
+                "password": password == nil ? "nil" : SecretRedaction.mask, "database": database,
             ],
             displayStyle: .struct)
     }

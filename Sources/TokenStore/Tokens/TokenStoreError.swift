@@ -12,7 +12,7 @@ public struct TokenStoreError: CodedError, Sendable, Hashable {
     public let login: String?
     /// A plain-words explanation (never a secret).
     public let message: String
-    /// For ``Code/penalty`` and ``Code/rateLimited``: how long the server asked to wait, in seconds.
+    /// For `penalty` and `rateLimited`: how long the server asked to wait, in seconds.
     public let retryAfter: Double?
 
     package init(_ code: Code, login: String? = nil, _ message: String, retryAfter: Double? = nil) {

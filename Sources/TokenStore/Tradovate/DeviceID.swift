@@ -26,7 +26,7 @@ public enum DeviceID {
 
     /// Returns the persisted id at `path`, creating it first if needed.
     ///
-    /// - Throws: ``TokenStoreError/Code/credentialsUnreadable`` when the file can neither be read nor created.
+    /// - Throws: `credentialsUnreadable` when the file can neither be read nor created.
     public static func loadOrCreate(at path: String) throws -> String {
         try loadOrCreate(at: path, migratingFrom: nil).id
     }
@@ -35,7 +35,7 @@ public enum DeviceID {
     /// `path` (the legacy file stays, so older binaries keep the same id) and reported as ``Origin/migrated(from:)``:
     /// log it once. Otherwise a new id is created.
     ///
-    /// - Throws: ``TokenStoreError/Code/credentialsUnreadable`` when the file can neither be read nor created.
+    /// - Throws: `credentialsUnreadable` when the file can neither be read nor created.
     public static func loadOrCreate(at path: String, migratingFrom legacyPath: String?) throws -> (
         id: String, origin: Origin
     ) {

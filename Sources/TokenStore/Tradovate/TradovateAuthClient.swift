@@ -32,14 +32,14 @@ public struct TradovateUser: Sendable, Hashable, Codable {
 
 /// Tradovate's REST authentication over HTTP (libcurl), per `../shared/docs/tradovate-protocol.md` §3.
 ///
-/// - `errorText` (HTTP 200) and HTTP 401 on login → ``TokenStoreError/Code/loginRejected``; 401 on renewal or `me` →
-///   ``TokenStoreError/Code/tokenRejected``.
+/// - `errorText` (HTTP 200) and HTTP 401 on login → `loginRejected`; 401 on renewal or `me` →
+///   `tokenRejected`.
 /// - **Penalty tickets**: a `{"p-ticket", "p-time"}` answer is waited out on the injected clock (up to
 ///   ``Configuration/maximumPenaltyWait``) and the identical request is resent with `"p-ticket"` added, up to
-///   ``Configuration/maximumPenaltyRetries`` times. `p-captcha: true` → ``TokenStoreError/Code/captchaRequired`` at once
+///   ``Configuration/maximumPenaltyRetries`` times. `p-captcha: true` → `captchaRequired` at once
 ///   (a program cannot solve it; the refresher stops logging in for an hour).
-/// - HTTP 429 → ``TokenStoreError/Code/rateLimited`` with the `Retry-After` seconds when sent; the caller backs off.
-/// - Transport failures → ``TokenStoreError/Code/transport``. No error text ever contains a password, secret or token.
+/// - HTTP 429 → `rateLimited` with the `Retry-After` seconds when sent; the caller backs off.
+/// - Transport failures → `transport`. No error text ever contains a password, secret or token.
 public struct TradovateAuthClient: TradovateAuthenticating {
     /// Client settings.
     public struct Configuration: Sendable {
@@ -53,7 +53,7 @@ public struct TradovateAuthClient: TradovateAuthenticating {
         public var connectTimeout: Duration
         /// How many penalty tickets in a row are waited out before giving up.
         public var maximumPenaltyRetries: Int
-        /// The longest `p-time` (seconds) waited out; a longer one is reported as ``TokenStoreError/Code/penalty``.
+        /// The longest `p-time` (seconds) waited out; a longer one is reported as `penalty`.
         public var maximumPenaltyWait: Double
         /// A PEM CA bundle for TLS, `nil` for the system trust store.
         public var caBundlePath: String?

@@ -78,9 +78,9 @@ public struct TradovateCredentials: Sendable, Hashable, Codable, CustomStringCon
 public enum CredentialsLoader {
     /// Reads credentials from `path`.
     ///
-    /// - Throws: ``TokenStoreError`` with ``TokenStoreError/Code/credentialsUnreadable``,
-    ///   ``TokenStoreError/Code/credentialsFileTooOpen`` (naming the file and the `chmod 600` fix) or
-    ///   ``TokenStoreError/Code/invalidCredentials`` (naming the problem, never a secret).
+    /// - Throws: ``TokenStoreError`` with `credentialsUnreadable`,
+    ///   `credentialsFileTooOpen` (naming the file and the `chmod 600` fix) or
+    ///   `invalidCredentials` (naming the problem, never a secret).
     public static func load(path: String) throws -> [TradovateCredentials] {
         let attributes: [FileAttributeKey: Any]
         do {
@@ -116,7 +116,7 @@ public enum CredentialsLoader {
 
     /// Reads one login from `ORCA_TRADOVATE_*` variables; `nil` when `ORCA_TRADOVATE_USERNAME` is unset.
     ///
-    /// - Throws: ``TokenStoreError/Code/missingCredentials`` naming the missing variables.
+    /// - Throws: `missingCredentials` naming the missing variables.
     public static func fromEnvironment(_ environment: [String: String]) throws -> TradovateCredentials? {
         guard let name = environment["ORCA_TRADOVATE_USERNAME"], !name.isEmpty else { return nil }
         let required = ["ORCA_TRADOVATE_PASSWORD", "ORCA_TRADOVATE_CID", "ORCA_TRADOVATE_SEC"]

@@ -26,7 +26,7 @@ public struct VirtualClock: SimulationClock {
     ///   - speed: simulated seconds per wall second; must be a finite number greater than zero.
     ///   - anchor: the wall instant at which the simulated time is `start`.
     ///   - base: the wall clock (default ``RealTimeClock``).
-    /// - Throws: ``SimulatorError`` with code ``SimulatorError/Code/invalidConfiguration`` for a bad speed.
+    /// - Throws: ``SimulatorError`` with code `invalidConfiguration` for a bad speed.
     public init(
         start: Date, speed: Double = 1, anchor: Date, base: any SimulationClock = RealTimeClock()
     ) throws(SimulatorError) {
@@ -43,7 +43,7 @@ public struct VirtualClock: SimulationClock {
     /// otherwise a virtual clock whose anchor defaults to ``defaultAnchor(for:)`` of `base.now()` and whose start
     /// defaults to the anchor.
     ///
-    /// - Throws: ``SimulatorError`` with code ``SimulatorError/Code/invalidConfiguration`` for a bad speed.
+    /// - Throws: ``SimulatorError`` with code `invalidConfiguration` for a bad speed.
     public static func fromOptions(
         start: Date?, speed: Double, anchor: Date?, base: any SimulationClock = RealTimeClock()
     ) throws(SimulatorError) -> any SimulationClock {

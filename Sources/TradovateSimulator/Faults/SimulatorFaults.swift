@@ -119,7 +119,7 @@ public final class SimulatorFaults: Sendable {
 
     /// Listens again at once, ending a ``refuseConnections(for:)`` window early.
     ///
-    /// - Throws: ``SimulatorError`` with code ``SimulatorError/Code/bindFailed``.
+    /// - Throws: ``SimulatorError`` with code `bindFailed`.
     public func acceptConnections() async throws(SimulatorError) {
         try await listener.resume()
     }
@@ -127,7 +127,7 @@ public final class SimulatorFaults: Sendable {
     /// Restarts the server: drops every socket and HTTP connection, closes the port, waits `downtime` (wall clock),
     /// and listens again on the same port. Tokens, stats and the market survive (as a front-end restart would).
     ///
-    /// - Throws: ``SimulatorError`` with code ``SimulatorError/Code/bindFailed``.
+    /// - Throws: ``SimulatorError`` with code `bindFailed`.
     public func restart(downtime: Duration = .zero) async throws(SimulatorError) {
         await listener.stop()
         dropAllSockets()

@@ -12,6 +12,18 @@ struct MinuteBar: Hashable, Sendable {
     var downVolume: Int64
     var upTicks: Int64
     var downTicks: Int64
+
+    /// Extends the bar by `later`, which follows it: the later close, the wider range, the summed volumes and ticks.
+    @inline(__always)
+    mutating func absorb(_ later: MinuteBar) {
+        if later.high > high { high = later.high }
+        if later.low < low { low = later.low }
+        close = later.close
+        upVolume += later.upVolume
+        downVolume += later.downVolume
+        upTicks += later.upTicks
+        downTicks += later.downTicks
+    }
 }
 
 /// The deterministic price and volume stream of one contract: every value is a closed-form function of

@@ -38,8 +38,8 @@ final class SessionTable: Sendable {
     func sessions(from: Int64, to: Int64) -> [SessionSpan] {
         guard from < to else { return [] }
         var result: [SessionSpan] = []
-        var index = NewYorkTime.floorDiv(from, Self.week)
-        let last = NewYorkTime.floorDiv(to - 1, Self.week)
+        var index = CivilDate.floorDivide(from, Self.week)
+        let last = CivilDate.floorDivide(to - 1, Self.week)
         while index <= last {
             for span in sessions(week: index) where span.open < to && span.close > from {
                 if let previous = result.last, previous.open >= span.open { continue }

@@ -119,7 +119,7 @@ public final class SimulatedMarket: Sendable {
         var current: AggregateBar? = nil
         // Adds the minute starting at epoch minute `minute` to its grid bar, starting a new bar when it is the first.
         func add(_ bar: MinuteBar, at minute: Int64) {
-            let start = NewYorkTime.floorDiv(minute, n64) * n64
+            let start = CivilDate.floorDivide(minute, n64) * n64
             if current?.start == start {
                 current!.absorb(bar)
             } else {
@@ -218,7 +218,7 @@ public final class SimulatedMarket: Sendable {
 
     /// The contract a symbol means at `instant`: the contract itself, or the front month for `@ROOT`.
     ///
-    /// - Throws: ``SimulatorError`` with code ``SimulatorError/Code/unknownSymbol``.
+    /// - Throws: ``SimulatorError`` with code `unknownSymbol`.
     public func contract(for symbol: String, at instant: Date) throws(SimulatorError) -> Contract {
         let resolved = try resolvePublic(symbol, at: instant)
         return resolved.contract ?? configuration.contractCalendar.frontMonth(resolved.instrument, at: instant)
@@ -227,7 +227,7 @@ public final class SimulatedMarket: Sendable {
     /// Every bar of `timeframe` with a start in `[from, to)` as the market stands at `asOf`: closed bars are final, the
     /// bar containing `asOf` holds the trades before it and is not final, later bars do not exist. Ascending.
     ///
-    /// - Throws: ``SimulatorError`` with code ``SimulatorError/Code/unknownSymbol``.
+    /// - Throws: ``SimulatorError`` with code `unknownSymbol`.
     public func candles(
         symbol: String, timeframe: Timeframe, from: Date, to: Date, asOf: Date
     ) throws(SimulatorError) -> [Candle] {
@@ -235,8 +235,8 @@ public final class SimulatedMarket: Sendable {
         let n = Int64(timeframe.minutes)
         let fromMinute = Int64((from.timeIntervalSince1970 / 60).rounded(.up))
         let toMinute = Int64((to.timeIntervalSince1970 / 60).rounded(.up))
-        let oldest = NewYorkTime.floorDiv(fromMinute + n - 1, n) * n
-        let newest = NewYorkTime.floorDiv(toMinute - 1, n) * n
+        let oldest = CivilDate.floorDivide(fromMinute + n - 1, n) * n
+        let newest = CivilDate.floorDivide(toMinute - 1, n) * n
         let bars = history(
             resolved, minutes: timeframe.minutes, newestStart: newest, oldestStart: oldest, maxCount: .max,
             nowMillis: Self.millis(asOf))
@@ -245,7 +245,7 @@ public final class SimulatedMarket: Sendable {
 
     /// The bar of `timeframe` starting at `start` as the market stands at `asOf`, or `nil` when it has no trade.
     ///
-    /// - Throws: ``SimulatorError`` with code ``SimulatorError/Code/unknownSymbol``.
+    /// - Throws: ``SimulatorError`` with code `unknownSymbol`.
     public func candle(
         symbol: String, timeframe: Timeframe, start: Date, asOf: Date
     ) throws(SimulatorError) -> Candle? {

@@ -222,8 +222,13 @@ final class AuthService: Sendable {
 
     /// Issues a penalty ticket.
     func issuePenalty(_ terms: PenaltyTerms, now: Date) -> PenaltyTicket {
-        let ticket = Self.randomToken()
-        state.withLock { $0.tickets[ticket] = Ticket(issuedAt: now, seconds: terms.seconds, captcha: terms.captcha) }
+        state.withLock { state in Self.issuePenalty(terms, now: now, state: &state) }
+    }
+
+    /// Issues a penalty ticket inside a locked section.
+    private static func issuePenalty(_ terms: PenaltyTerms, now: Date, state: inout State) -> PenaltyTicket {
+        let ticket = randomToken()
+        state.tickets[ticket] = Ticket(issuedAt: now, seconds: terms.seconds, captcha: terms.captcha)
         return PenaltyTicket(ticket: ticket, seconds: terms.seconds, captcha: terms.captcha)
     }
 
@@ -256,13 +261,7 @@ final class AuthService: Sendable {
             if case .none = ticket, let threshold = settings.failedLoginsBeforePenalty,
                 state.failedLogins.count >= threshold
             {
-                let ticketText = Self.randomToken()
-                state.tickets[ticketText] = Ticket(
-                    issuedAt: now, seconds: settings.loginPenalty.seconds, captcha: settings.loginPenalty.captcha)
-                return .penalty(
-                    PenaltyTicket(
-                        ticket: ticketText, seconds: settings.loginPenalty.seconds,
-                        captcha: settings.loginPenalty.captcha))
+                return .penalty(Self.issuePenalty(settings.loginPenalty, now: now, state: &state))
             }
             guard
                 let login = logins.first(where: {
@@ -287,13 +286,7 @@ final class AuthService: Sendable {
             if record.expiresAt <= now { return .rejected(.expired(record)) }
             state.renewals.removeAll { $0 <= now.addingTimeInterval(-hour) }
             if case .none = ticket, let max = settings.maxRenewalsPerHour, state.renewals.count >= max {
-                let ticketText = Self.randomToken()
-                state.tickets[ticketText] = Ticket(
-                    issuedAt: now, seconds: settings.renewalPenalty.seconds, captcha: settings.renewalPenalty.captcha)
-                return .penalty(
-                    PenaltyTicket(
-                        ticket: ticketText, seconds: settings.renewalPenalty.seconds,
-                        captcha: settings.renewalPenalty.captcha))
+                return .penalty(Self.issuePenalty(settings.renewalPenalty, now: now, state: &state))
             }
             state.renewals.append(now)
             let grant = issue(

@@ -213,7 +213,7 @@ final class RESTRouter: Sendable {
 
     private func contract(named name: String?, now: Date) -> Contract? {
         guard let name, !name.isEmpty else { return nil }
-        let minute = NewYorkTime.floorDiv(SimulatedMarket.millis(now), 60_000)
+        let minute = CivilDate.floorDivide(SimulatedMarket.millis(now), 60_000)
         guard let resolved = core.market.resolveSymbol(name, atMinute: minute) else { return nil }
         return core.market.contract(for: resolved, atMinute: minute)
     }

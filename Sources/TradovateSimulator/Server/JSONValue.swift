@@ -1,3 +1,4 @@
+import CandleCore
 import Foundation
 
 /// A small JSON value for request bodies and REST responses (bars use the faster ``ChartEncoder``).
@@ -78,7 +79,7 @@ enum JSONValue: Sendable, Hashable {
             } else {
                 out += "null"
             }
-        case .string(let value): JSONValue.writeString(value, into: &out)
+        case .string(let value): JSONString.append(value, to: &out)
         case .array(let values):
             out += "["
             for (i, value) in values.enumerated() {
@@ -90,33 +91,12 @@ enum JSONValue: Sendable, Hashable {
             out += "{"
             for (i, key) in members.keys.sorted().enumerated() {
                 if i > 0 { out += "," }
-                JSONValue.writeString(key, into: &out)
+                JSONString.append(key, to: &out)
                 out += ":"
                 members[key]!.write(into: &out)
             }
             out += "}"
         }
-    }
-
-    static func writeString(_ value: String, into out: inout String) {
-        out += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
     }
 }
 
@@ -165,10 +145,10 @@ enum ISOTime {
     /// Appends the 24 bytes of `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     @inline(__always)
     static func append(millis: Int64, to bytes: inout [UInt8]) {
-        let days = NewYorkTime.floorDiv(millis, 86_400_000)
-        let msOfDay = millis - days * 86_400_000
-        let (year, month, day) = NewYorkTime.civilFromDays(days)
-        func two(_ v: Int64) {
+        let days = CivilDate.floorDivide(millis, 86_400_000)
+        let msOfDay = Int(millis - days * 86_400_000)
+        let (year, month, day) = CivilDate.date(days: Int(days))
+        func two(_ v: Int) {
             bytes.append(UInt8(48 + v / 10))
             bytes.append(UInt8(48 + v % 10))
         }

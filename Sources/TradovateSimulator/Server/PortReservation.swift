@@ -52,21 +52,13 @@ enum PortReservation {
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = in_port_t(UInt16(port).bigEndian)
             address.sin_addr = v4
-            result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glue.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
+            result = Glue.bind(fd, &address)
         } else {
             var address = sockaddr_in6()
             address.sin6_family = sa_family_t(AF_INET6)
             address.sin6_port = in_port_t(UInt16(port).bigEndian)
             address.sin6_addr = v6
-            result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glue.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-                }
-            }
+            result = Glue.bind(fd, &address)
         }
         guard result == 0 else {
             let code = errno
@@ -102,13 +94,19 @@ enum PortReservation {
 
 /// The C `bind`, out of reach of `PortReservation.bind`'s name.
 private enum Glue {
-    static func bind(_ fd: CInt, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> CInt {
-        #if canImport(Darwin)
-            Darwin.bind(fd, address, length)
-        #elseif canImport(Musl)
-            Musl.bind(fd, address, length)
-        #else
-            Glibc.bind(fd, address, length)
-        #endif
+    /// Binds `fd` to `address`, a `sockaddr_in` or `sockaddr_in6`.
+    static func bind<Address>(_ fd: CInt, _ address: inout Address) -> CInt {
+        withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                let length = socklen_t(MemoryLayout<Address>.size)
+                #if canImport(Darwin)
+                    return Darwin.bind(fd, address, length)
+                #elseif canImport(Musl)
+                    return Musl.bind(fd, address, length)
+                #else
+                    return Glibc.bind(fd, address, length)
+                #endif
+            }
+        }
     }
 }

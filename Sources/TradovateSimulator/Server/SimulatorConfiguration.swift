@@ -61,7 +61,7 @@ public struct SimulatorLogin: Sendable, Hashable, Codable {
 
     /// Reads a login table from JSON (an array of logins). Logins without a `userId` get 1000 + their position.
     ///
-    /// - Throws: ``SimulatorError`` with code ``SimulatorError/Code/invalidLoginTable``.
+    /// - Throws: ``SimulatorError`` with code `invalidLoginTable`.
     public static func table(fromJSON data: Data) throws(SimulatorError) -> [SimulatorLogin] {
         do {
             var logins = try JSONDecoder().decode([SimulatorLogin].self, from: data)

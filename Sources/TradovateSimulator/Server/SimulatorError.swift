@@ -1,34 +1,18 @@
-/// A simulator that cannot be configured, started or asked something.
-public struct SimulatorError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// What went wrong, as a stable code.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Value: String, Sendable, Hashable {
-            case invalidConfiguration, bindFailed, unknownSymbol, unknownLogin, invalidLoginTable
-        }
-        private let value: Value
-        private init(_ value: Value) { self.value = value }
-        /// A configuration value is out of range or inconsistent.
-        public static let invalidConfiguration = Code(.invalidConfiguration)
-        /// The listening socket could not be bound.
-        public static let bindFailed = Code(.bindFailed)
-        /// A symbol names no simulated contract or continuous root.
-        public static let unknownSymbol = Code(.unknownSymbol)
-        /// No login of that name is configured.
-        public static let unknownLogin = Code(.unknownLogin)
-        /// A login table file cannot be read.
-        public static let invalidLoginTable = Code(.invalidLoginTable)
-        public var description: String { value.rawValue }
-    }
+public import CandleCore
 
-    /// The error's code.
-    public let code: Code
-    /// A plain-words explanation (never contains a password or token).
-    public let message: String
+/// A simulator that cannot be configured, started or asked something; its message never contains a password or
+/// token.
+public typealias SimulatorError = DomainError<SimulatorServer>
 
-    init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
+extension SimulatorError.Code {
+    /// A configuration value is out of range or inconsistent.
+    public static var invalidConfiguration: Self { Self("invalidConfiguration") }
+    /// The listening socket could not be bound.
+    public static var bindFailed: Self { Self("bindFailed") }
+    /// A symbol names no simulated contract or continuous root.
+    public static var unknownSymbol: Self { Self("unknownSymbol") }
+    /// No login of that name is configured.
+    public static var unknownLogin: Self { Self("unknownLogin") }
+    /// A login table file cannot be read.
+    public static var invalidLoginTable: Self { Self("invalidLoginTable") }
 }

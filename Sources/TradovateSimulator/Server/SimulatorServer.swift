@@ -65,7 +65,7 @@ public final class SimulatorServer: Sendable {
 
     /// Checks a configuration without starting anything.
     ///
-    /// - Throws: ``SimulatorError`` with code ``SimulatorError/Code/invalidConfiguration`` naming the bad value.
+    /// - Throws: ``SimulatorError`` with code `invalidConfiguration` naming the bad value.
     public static func validate(_ configuration: SimulatorConfiguration) throws(SimulatorError) {
         func fail(_ message: String) -> SimulatorError { SimulatorError(.invalidConfiguration, message) }
         guard (0...65_535).contains(configuration.port) else { throw fail("port \(configuration.port) is not 0…65535") }
@@ -169,7 +169,7 @@ public final class SimulatorServer: Sendable {
 
     /// Tokens for a configured login without going through REST (no limits, no penalty; a new session).
     ///
-    /// - Throws: ``SimulatorError`` with code ``SimulatorError/Code/unknownLogin``.
+    /// - Throws: ``SimulatorError`` with code `unknownLogin`.
     public func grantToken(for name: String = SimulatorLogin.demo.name) throws(SimulatorError) -> AccessGrant {
         guard let (grant, revoked) = core.auth.grant(name: name, now: core.clock.now()) else {
             throw SimulatorError(.unknownLogin, "no login named '\(name)' is configured")

@@ -1,3 +1,4 @@
+import CandleCore
 import Foundation
 
 /// The bar arithmetic of chart subscriptions: which history an `md/getChart` gets, and which real-time updates are
@@ -23,22 +24,22 @@ struct ChartFeed: Sendable {
             let stream = market.stream(for: contract, instrument: subscription.symbol.instrument)
             if nowMillis >= stream.endMinute * 60_000 { return [] }
         }
-        var newest = NewYorkTime.floorDiv(NewYorkTime.floorDiv(nowMillis - 1, 60_000), n) * n
+        var newest = CivilDate.floorDivide(CivilDate.floorDivide(nowMillis - 1, 60_000), n) * n
         if let closest = range.closest {
             let millis = SimulatedMarket.millis(closest)
             let minute =
                 charts.closestTimestampInclusive
-                ? NewYorkTime.floorDiv(millis, 60_000) : NewYorkTime.floorDiv(millis + 59_999, 60_000) - 1
-            newest = min(newest, NewYorkTime.floorDiv(minute, n) * n)
+                ? CivilDate.floorDivide(millis, 60_000) : CivilDate.floorDivide(millis + 59_999, 60_000) - 1
+            newest = min(newest, CivilDate.floorDivide(minute, n) * n)
         }
         var oldest = SimulatedMarket.earliestMinute
         if let far = range.asFarAs {
-            let minute = NewYorkTime.floorDiv(SimulatedMarket.millis(far) + 59_999, 60_000)
-            oldest = max(oldest, NewYorkTime.floorDiv(minute + n - 1, n) * n)
+            let minute = CivilDate.floorDivide(SimulatedMarket.millis(far) + 59_999, 60_000)
+            oldest = max(oldest, CivilDate.floorDivide(minute + n - 1, n) * n)
         }
         if let depth = charts.historyDepth {
-            let minute = NewYorkTime.floorDiv(nowMillis - Int64(depth.timeInterval * 1000) + 59_999, 60_000)
-            oldest = max(oldest, NewYorkTime.floorDiv(minute + n - 1, n) * n)
+            let minute = CivilDate.floorDivide(nowMillis - Int64(depth.timeInterval * 1000) + 59_999, 60_000)
+            oldest = max(oldest, CivilDate.floorDivide(minute + n - 1, n) * n)
         }
         let cap = max(1, charts.maxBarsPerResponse)
         let wanted = min(cap, max(0, range.count ?? cap))
@@ -59,7 +60,7 @@ struct ChartFeed: Sendable {
         let market = self.market
         let n = Int64(subscription.minutes)
         let symbol = subscription.symbol
-        let latest = NewYorkTime.floorDiv(NewYorkTime.floorDiv(nowMillis - 1, 60_000), n) * n
+        let latest = CivilDate.floorDivide(CivilDate.floorDivide(nowMillis - 1, 60_000), n) * n
         var out: [AggregateBar] = []
         var last = subscription.lastSent
         // 1. The previously forming bar, now closed: its final state.
@@ -94,14 +95,14 @@ struct ChartFeed: Sendable {
         }
         // When to look again.
         let interval = max(0.001, charts.formingBarUpdateInterval.timeInterval)
-        let nowMinute = NewYorkTime.floorDiv(nowMillis, 60_000)
+        let nowMinute = CivilDate.floorDivide(nowMillis, 60_000)
         if let contract = symbol.contract {
             let stream = market.stream(for: contract, instrument: symbol.instrument)
             if nowMinute >= stream.endMinute { return (out, last, nil) }
         }
         let next: Date
         if let span = market.sessions.session(containing: nowMinute) {
-            let boundary = (NewYorkTime.floorDiv(nowMinute, n) * n + n) * 60
+            let boundary = (CivilDate.floorDivide(nowMinute, n) * n + n) * 60
             let candidates = [
                 Double(nowMillis) / 1000 + interval, Double(boundary), Double(span.close * 60),
             ]

@@ -375,7 +375,7 @@ final class WebSocketConnection: Sendable {
             respond(request.id, status: 400, "md/getChart needs a symbol")
             return nil
         }
-        let nowMinute = NewYorkTime.floorDiv(SimulatedMarket.millis(now), 60_000)
+        let nowMinute = CivilDate.floorDivide(SimulatedMarket.millis(now), 60_000)
         guard let symbol = core.market.resolveSymbol(symbolText, atMinute: nowMinute) else {
             chartError(request.id, code: "UnknownSymbol", text: "Unknown symbol: \(symbolText)")
             return nil
@@ -429,7 +429,7 @@ final class WebSocketConnection: Sendable {
             outbox.push(.messages([.chart([ChartEncoder.endOfHistory(id: packetID)])]))
         }
         let n = Int64(subscription.minutes)
-        let latest = NewYorkTime.floorDiv(NewYorkTime.floorDiv(nowMillis - 1, 60_000), n) * n
+        let latest = CivilDate.floorDivide(CivilDate.floorDivide(nowMillis - 1, 60_000), n) * n
         let recent = bars.last.flatMap { $0.start + n >= latest ? $0 : nil }
         execute(machine.withLock { $0.historySent(realtimeID: subscription.realtimeId, lastSent: recent) })
     }
@@ -530,7 +530,7 @@ final class WebSocketConnection: Sendable {
                         try await write(.pong, data)
                     case .close(let code, let reason):
                         var text = "c[\(code),"
-                        JSONValue.writeString(reason, into: &text)
+                        JSONString.append(reason, to: &text)
                         text += "]"
                         try? await write(.text, Array(text.utf8))
                         core.stats.socket(id) { $0.framesSent += 1 }

@@ -28,6 +28,20 @@ struct WhenArgument: ExpressibleByArgument {
     }
 }
 
+/// `--from` and `--to` of the commands that work on a span of bar time (`backfill`, `verify`).
+struct RangeOptions: ParsableArguments {
+    @Option(help: "Start: ISO-8601 instant or date (UTC).")
+    var from: WhenArgument
+
+    @Option(help: "End (exclusive): ISO-8601 instant, date, or 'now'.")
+    var to: WhenArgument = WhenArgument(argument: "now")!
+
+    /// The span's start and end, `now` standing for the market clock's `now`.
+    func resolve(now: Date) -> (start: Date, end: Date) {
+        (from.resolve(now: now), to.resolve(now: now))
+    }
+}
+
 /// `orca-run backfill`: pages history into the sink with checkpoints.
 struct BackfillCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,11 +66,7 @@ struct BackfillCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
-    @Option(help: "Start: ISO-8601 instant or date (UTC).")
-    var from: WhenArgument
-
-    @Option(help: "End (exclusive): ISO-8601 instant, date, or 'now'.")
-    var to: WhenArgument = WhenArgument(argument: "now")!
+    @OptionGroup var range: RangeOptions
 
     @Option(help: "History requests in flight at once.")
     var concurrency = 4
@@ -95,8 +105,7 @@ struct BackfillCommand: AsyncParsableCommand {
     private func backfill(_ environment: OrcaEnvironment, logger: Logger) async throws {
         let configuration = environment.configuration
         let now = environment.clock.now()
-        let start = from.resolve(now: now)
-        let end = to.resolve(now: now)
+        let (start, end) = range.resolve(now: now)
         guard start < end else {
             throw ValidationError("--from must be before --to (got \(start) → \(end))")
         }

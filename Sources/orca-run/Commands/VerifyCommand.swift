@@ -30,11 +30,7 @@ struct VerifyCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
-    @Option(help: "Start: ISO-8601 instant or date (UTC).")
-    var from: WhenArgument
-
-    @Option(help: "End (exclusive): ISO-8601 instant, date, or 'now'.")
-    var to: WhenArgument = WhenArgument(argument: "now")!
+    @OptionGroup var range: RangeOptions
 
     @Flag(help: "Fetch the missing bars from Tradovate, write them and verify again.")
     var repair = false
@@ -51,8 +47,7 @@ struct VerifyCommand: AsyncParsableCommand {
         let logger = Logger(label: "orca.verify")
         let environment = try await OrcaEnvironment.make(configuration, logger: logger)
         let now = environment.clock.now()
-        let start = from.resolve(now: now)
-        let end = to.resolve(now: now)
+        let (start, end) = range.resolve(now: now)
         guard start < end else {
             await environment.shutdown()
             throw ValidationError("--from must be before --to")

@@ -5,7 +5,7 @@ public import Logging
 /// A sink in front of another sink that never loses an accepted bar: it queues batches in memory up to a bound,
 /// spills further batches to an append-only, checksummed local file, and drains both **in order** to the backend,
 /// retrying the same batch with capped exponential back-off while the backend is down. When memory and spill file
-/// are both full, ``write(_:)`` throws ``CandleSinkError/Code/backpressure`` — the caller keeps the bars — instead of
+/// are both full, ``write(_:)`` throws `backpressure` — the caller keeps the bars — instead of
 /// dropping anything.
 ///
 /// ```swift
@@ -80,7 +80,7 @@ public actor BufferedCandleSink: CandleSink {
         public var acceptedCandles: Int
         /// Candles written to the backend since the buffer was created (re-sent candles count again).
         public var drainedCandles: Int
-        /// Candles refused with ``CandleSinkError/Code/backpressure``.
+        /// Candles refused with `backpressure`.
         public var rejectedCandles: Int
         /// Backend writes that failed.
         public var failedWrites: Int
@@ -141,8 +141,8 @@ public actor BufferedCandleSink: CandleSink {
     ///   - configuration: the configuration.
     ///   - clock: the clock retries wait on (default `ContinuousClock`); tests pass their own.
     ///   - wallTime: the source of wall time for acceptance times and ages (default: the system clock).
-    /// - Throws: ``CandleSinkError/Code/invalidConfiguration`` (the spill file cannot be created or opened) or
-    ///   ``CandleSinkError/Code/corruptData`` (its records are damaged beyond a torn tail).
+    /// - Throws: `invalidConfiguration` (the spill file cannot be created or opened) or
+    ///   `corruptData` (its records are damaged beyond a torn tail).
     public init(
         wrapping backend: any CandleSink,
         configuration: Configuration = Configuration(),
@@ -198,9 +198,9 @@ public actor BufferedCandleSink: CandleSink {
     ///
     /// Goes to memory while nothing is spilled and memory has room, otherwise to the spill file (synced before
     /// returning), so the queue stays in order.
-    /// - Throws: ``CandleSinkError/Code/invalidCandle`` (nothing queued), ``CandleSinkError/Code/backpressure``
+    /// - Throws: `invalidCandle` (nothing queued), `backpressure`
     ///   (memory and spill file full, or the spill file cannot be written: nothing queued, keep the bars and retry
-    ///   later), ``CandleSinkError/Code/closed``.
+    ///   later), `closed`.
     public func write(_ candles: [Candle]) throws -> CandleWriteReport {
         try checkOpen()
         try backend.validate(candles)

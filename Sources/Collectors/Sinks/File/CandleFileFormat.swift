@@ -176,7 +176,7 @@ enum CandleFileCodec {
         var needsHeader = false
 
         /// The bars of the lines by key (a later line of a key wins).
-        /// - Throws: ``CandleSinkError/Code/corruptData`` when a bar is off the grid of `series`.
+        /// - Throws: `corruptData` when a bar is off the grid of `series`.
         func bars(of series: Series, path: String) throws(CandleSinkError) -> BarIndex {
             var bars = BarIndex(barSeconds: series.timeframe.seconds)
             for line in lines {
@@ -547,15 +547,10 @@ private struct FlatJSONScanner {
                 guard index < text.count else { return nil }
                 let escaped = text[index]
                 index += 1
-                switch escaped {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): bytes.append(escaped)
-                case UInt8(ascii: "n"): bytes.append(0x0A)
-                case UInt8(ascii: "t"): bytes.append(0x09)
-                case UInt8(ascii: "r"): bytes.append(0x0D)
-                case UInt8(ascii: "b"): bytes.append(0x08)
-                case UInt8(ascii: "f"): bytes.append(0x0C)
-                case UInt8(ascii: "u"):
-                    guard index + 4 <= text.count,
+                if let byte = JSONString.unescaped(escaped) {
+                    bytes.append(byte)
+                } else {
+                    guard escaped == UInt8(ascii: "u"), index + 4 <= text.count,
                         let code = UInt32(
                             String(decoding: UnsafeBufferPointer(rebasing: text[index..<(index + 4)]), as: UTF8.self),
                             radix: 16),
@@ -563,7 +558,6 @@ private struct FlatJSONScanner {
                     else { return nil }
                     bytes.append(contentsOf: Array(String(Character(scalar)).utf8))
                     index += 4
-                default: return nil
                 }
             default:
                 bytes.append(byte)

@@ -38,8 +38,8 @@ public struct CandleFileReader: Sendable {
 
     /// The bars of `series` whose start lies in `range` (every bar when `nil`), ordered by start, then symbol.
     /// A missing file is an empty series.
-    /// - Throws: ``CandleSinkError/Code/readFailed`` when the file cannot be read,
-    ///   ``CandleSinkError/Code/corruptData`` when a line in its middle is malformed.
+    /// - Throws: `readFailed` when the file cannot be read,
+    ///   `corruptData` when a line in its middle is malformed.
     public func candles(of series: Series, in range: Range<Date>? = nil) throws(CandleSinkError) -> [Candle] {
         let path = fileURL(for: series).path(percentEncoded: false)
         guard PosixFile.exists(path) else { return [] }

@@ -23,10 +23,10 @@ public import Logging
 /// ``Configuration/syncEachWrite``, the default) `fdatasync(2)`s every touched file *before* it returns: an
 /// acknowledged bar survives `kill -9` and power loss. A crash can leave a torn last line (or, after power loss, a
 /// run of garbage lines at the end); the sink cuts that tail when it opens the file. A malformed line in the middle
-/// of a file is reported as ``CandleSinkError/Code/corruptData`` rather than guessed around.
+/// of a file is reported as `corruptData` rather than guessed around.
 ///
 /// **One writer.** The sink holds an exclusive `flock(2)` on `<directory>/.orca-sink.lock` while open; a second
-/// sink on the same directory fails with ``CandleSinkError/Code/unavailable``. The kernel drops the lock when the
+/// sink on the same directory fails with `unavailable`. The kernel drops the lock when the
 /// process dies. Readers need no lock.
 ///
 /// All file I/O runs on the sink's own dispatch queue, never on Swift's cooperative pool.
@@ -80,8 +80,8 @@ public actor FileCandleSink: CandleSink {
 
     /// Opens the sink: creates the directory and takes its lock. Series files are opened (and torn tails cut) on
     /// first use.
-    /// - Throws: ``CandleSinkError/Code/invalidConfiguration`` when the directory cannot be created,
-    ///   ``CandleSinkError/Code/unavailable`` when another sink holds the directory's lock.
+    /// - Throws: `invalidConfiguration` when the directory cannot be created,
+    ///   `unavailable` when another sink holds the directory's lock.
     public init(
         configuration: Configuration,
         logger: Logger = Logger(

@@ -154,7 +154,7 @@ package struct CandleBatch: Sendable {
     package var candles: [Candle] { groups.flatMap(\.candles) }
 
     /// Validates every candle (and applies `check`, a backend's storage limits), then groups and de-duplicates.
-    /// - Throws: ``CandleSinkError/Code/invalidCandle`` for the first bad candle.
+    /// - Throws: `invalidCandle` for the first bad candle.
     package init(
         validating candles: [Candle], check: ((Candle) throws(CandleSinkError) -> Void)? = nil
     ) throws(CandleSinkError) {

@@ -1,4 +1,4 @@
-import CandleCore
+internal import CandleCore
 
 /// Fast, allocation-free text encoding and decoding of the values sinks write: integers, prices, UTC instants.
 ///

@@ -60,28 +60,25 @@ final class PosixFile {
 
     /// Writes every byte at the current position (the end, for files opened with `O_APPEND`).
     func writeAll(_ bytes: [UInt8]) throws(PosixError) {
-        let failure: Int32? = bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += written
-            }
-            return nil
-        }
-        if let failure { throw PosixError("write", path, code: failure) }
+        try writeAll(bytes, "write") { base, count, _ in write(descriptor, base, count) }
     }
 
     /// Writes every byte at `position` without moving the file position.
     func writeAll(_ bytes: [UInt8], at position: Int) throws(PosixError) {
+        try writeAll(bytes, "pwrite") { base, count, offset in
+            pwrite(descriptor, base, count, off_t(position + offset))
+        }
+    }
+
+    /// Calls `writeChunk(start, count, offset)` for the bytes not yet written (from `offset` on) until all are written
+    /// or it fails, retrying on `EINTR`; `operation` names the system call in the error.
+    private func writeAll(
+        _ bytes: [UInt8], _ operation: String, _ writeChunk: (UnsafeRawPointer, Int, Int) -> Int
+    ) throws(PosixError) {
         let failure: Int32? = bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
-                let written = pwrite(
-                    descriptor, buffer.baseAddress! + offset, buffer.count - offset, off_t(position + offset))
+                let written = writeChunk(buffer.baseAddress! + offset, buffer.count - offset, offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     return errno
@@ -90,7 +87,7 @@ final class PosixFile {
             }
             return nil
         }
-        if let failure { throw PosixError("pwrite", path, code: failure) }
+        if let failure { throw PosixError(operation, path, code: failure) }
     }
 
     /// Reads up to `count` bytes at `position` (fewer only at the end of the file).

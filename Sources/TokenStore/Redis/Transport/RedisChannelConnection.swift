@@ -138,7 +138,7 @@ final class RedisChannelConnection: Sendable {
         return try await promise.futureResult.get()
     }
 
-    /// Closes the connection; commands in flight fail with ``RedisError/Code/connectionLost``.
+    /// Closes the connection; commands in flight fail with `connectionLost`.
     func close() {
         channel.close(promise: nil)
     }
