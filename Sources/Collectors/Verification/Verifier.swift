@@ -103,7 +103,7 @@ public struct Verifier: Sendable {
 
     /// Checks every series in `series` over `[from, to)` as of `now` (default: the clock's now).
     ///
-    /// - Throws: ``VerificationError`` with code ``VerificationError/Code/invalidRequest`` when `from ≥ to` or
+    /// - Throws: ``VerificationError`` with code `invalidRequest` when `from ≥ to` or
     ///   `series` is empty, `CancellationError`. Store failures do not throw: they are reported per series.
     public func verify(_ series: [Series], from: Date, to: Date, now: Date? = nil) async throws -> VerificationReport {
         guard from < to else {

@@ -15,7 +15,7 @@ public import Logging
 ///
 /// All keys of one store are written in one `MULTI`/`EXEC` transaction. Plain and TLS (`rediss://`) connections both go
 /// over SwiftNIO with hiredis encoding commands and parsing replies. A lost connection is re-established on the next
-/// call; a call that fails throws ``TokenStoreError/Code/storageUnavailable`` with the cause.
+/// call; a call that fails throws `TokenStoreError` `storageUnavailable` with the cause.
 public actor RedisTokenProvider: TokenProvider, TokenLocking {
     /// Connection settings.
     public struct Configuration: Sendable {
@@ -190,7 +190,7 @@ public actor RedisTokenProvider: TokenProvider, TokenLocking {
         return result
     }
 
-    /// Sends `PING` (connecting first if needed); throws ``TokenStoreError/Code/storageUnavailable`` when Redis cannot be
+    /// Sends `PING` (connecting first if needed); throws `TokenStoreError` `storageUnavailable` when Redis cannot be
     /// reached.
     public func ping() async throws {
         _ = try await execute([["PING"]])
