@@ -1,5 +1,5 @@
-public import Collectors
 public import CandleCore
+public import Collectors
 public import Foundation
 
 /// The `CandleSource` backed by Tradovate's market-data socket (a ``MarketDataClient``).

@@ -1,9 +1,9 @@
 import Foundation
+import ServerTestSupport
 import Testing
 
 @testable import Collectors
 @testable import PostgresSink
-import ServerTestSupport
 
 #if canImport(Glibc)
     import Glibc

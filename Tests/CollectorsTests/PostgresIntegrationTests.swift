@@ -1,9 +1,9 @@
 import Foundation
+import ServerTestSupport
 import Testing
 
 @testable import Collectors
 @testable import PostgresSink
-import ServerTestSupport
 
 private let databaseURL = ProcessInfo.processInfo.environment["ORCA_TEST_DATABASE_URL"]
 

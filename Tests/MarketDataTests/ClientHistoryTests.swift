@@ -1,9 +1,10 @@
-@testable import MarketData
 import CandleCore
 import Collectors
 import Foundation
 import Testing
 import TradovateSimulator
+
+@testable import MarketData
 
 @Suite("Market-data client: history", .timeLimit(.minutes(5)))
 struct ClientHistoryTests {

@@ -1,4 +1,3 @@
-@testable import MarketData
 import CandleCore
 import Collectors
 import Foundation
@@ -8,6 +7,7 @@ import Testing
 import TokenStore
 import TradovateSimulator
 
+@testable import MarketData
 
 @Suite("Market-data client: tokens, live charts, lifecycle", .timeLimit(.minutes(5)))
 struct ClientSessionTests {

@@ -1,4 +1,3 @@
-@testable import MarketData
 import CandleCore
 import Collectors
 import Foundation
@@ -7,6 +6,7 @@ import Synchronization
 import TokenStore
 import TradovateSimulator
 
+@testable import MarketData
 
 /// Shared pieces of the market-data client tests: a simulator on a manual market clock, a client on it, a token box,
 /// log capture and polling.

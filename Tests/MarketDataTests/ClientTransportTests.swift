@@ -1,11 +1,10 @@
 import CandleCore
+import Collectors
 import Foundation
 import Logging
 import Testing
 import TradovateSimulator
 
-@testable import MarketData
-import Collectors
 @testable import MarketData
 
 @Suite("Market-data client: WebSocket transport", .timeLimit(.minutes(2)))

@@ -1,11 +1,11 @@
 import CandleCore
+import Collectors
 import Foundation
 import Logging
 import Testing
 import TokenStore
 
 @testable import MarketData
-import Collectors
 
 /// The market-data client's state machine driven as a pure value: events in, actions out; no socket, no clock.
 @Suite("Market-data client: connection state machine")

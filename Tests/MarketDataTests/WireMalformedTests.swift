@@ -1,8 +1,7 @@
+import Collectors
 import Foundation
 import Testing
 
-@testable import MarketData
-import Collectors
 @testable import MarketData
 
 /// Malformed frames throw ``MarketDataProtocolError`` and never trap.

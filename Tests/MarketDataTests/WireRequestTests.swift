@@ -1,8 +1,7 @@
+import Collectors
 import Foundation
 import Testing
 
-@testable import MarketData
-import Collectors
 @testable import MarketData
 
 /// Encoding of client requests (protocol §4.2–4.4, §5.1, §5.6).

@@ -1,9 +1,8 @@
 import CandleCore
+import Collectors
 import Foundation
 import Testing
 
-@testable import MarketData
-import Collectors
 @testable import MarketData
 
 /// Decoding of valid market-data frames (protocol §4.1, §4.5, §5.2, §5.3).

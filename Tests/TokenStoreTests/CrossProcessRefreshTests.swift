@@ -1,10 +1,10 @@
 import CandleCore
 import Foundation
 import OrcaTestSupport
+import ServerTestSupport
 import Testing
 import TokenStore
 import TradovateSimulator
-import ServerTestSupport
 
 private let env = ProcessInfo.processInfo.environment
 

@@ -1,8 +1,8 @@
 import Foundation
+import ServerTestSupport
 import Testing
 
 @testable import TokenStore
-import ServerTestSupport
 
 /// Tests that need no Redis server: failures against loopback peers that are not Redis.
 @Suite("RedisConnection without a server")

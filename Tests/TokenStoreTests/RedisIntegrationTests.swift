@@ -1,8 +1,8 @@
 import Foundation
+import ServerTestSupport
 import Testing
 
 @testable import TokenStore
-import ServerTestSupport
 
 private let redisURL = ProcessInfo.processInfo.environment["ORCA_TEST_REDIS_URL"]
 

@@ -1,8 +1,8 @@
 import CandleCore
 import Foundation
+import ServerTestSupport
 import Testing
 import TokenStore
-import ServerTestSupport
 
 private let env = ProcessInfo.processInfo.environment
 

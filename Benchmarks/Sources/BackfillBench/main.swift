@@ -17,10 +17,10 @@ import CandleCore
 import CandleTesting
 import Collectors
 import Foundation
-import TokenStore
-import TradovateSimulator
 import MarketData
 import PostgresSink
+import TokenStore
+import TradovateSimulator
 
 @main
 struct BackfillBench {

@@ -20,11 +20,11 @@
 import CandleCore
 import Collectors
 import Foundation
+import MarketData
 import OrcaRuntime
+import PostgresSink
 import TokenStore
 import TradovateSimulator
-import MarketData
-import PostgresSink
 
 @main
 struct CollectorLatencyBench {

@@ -1,5 +1,5 @@
-internal import Collectors
 import CandleCore
+internal import Collectors
 import Foundation
 
 /// One chart the client has asked for: a history page or a live subscription, with everything needed to send it again

@@ -1,5 +1,5 @@
-internal import Collectors
 import CandleCore
+internal import Collectors
 import Foundation
 import Logging
 import Synchronization
@@ -28,7 +28,8 @@ final class ClientCore: Sendable {
     private enum Waiter {
         case history(CheckedContinuation<[ChartBar], any Error>)
         case live(
-            AsyncThrowingStream<LiveChartEvent, any Error>.Continuation, subscribed: CheckedContinuation<Void, any Error>?)
+            AsyncThrowingStream<LiveChartEvent, any Error>.Continuation,
+            subscribed: CheckedContinuation<Void, any Error>?)
     }
 
     /// What is done once the lock is released.

@@ -1,5 +1,5 @@
-public import Collectors
 public import CandleCore
+public import Collectors
 public import Foundation
 public import Logging
 public import ServiceLifecycle

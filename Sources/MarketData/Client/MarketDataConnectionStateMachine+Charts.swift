@@ -1,5 +1,5 @@
-internal import Collectors
 import CandleCore
+internal import Collectors
 import Foundation
 import Logging
 

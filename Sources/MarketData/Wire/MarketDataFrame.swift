@@ -1,5 +1,5 @@
-public import Collectors
 public import CandleCore
+public import Collectors
 public import Foundation
 
 /// One server frame of the Tradovate market-data WebSocket (protocol §4.1): the first byte of a text message names its

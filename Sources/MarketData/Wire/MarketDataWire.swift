@@ -1,5 +1,5 @@
-public import Foundation
 internal import CandleCore
+public import Foundation
 
 /// The Tradovate market-data WebSocket codec: decodes server frames (protocol §4.1, §4.5, §5.2, §5.3) and encodes
 /// client requests (§4.2–4.4, §5.1, §5.6). Pure functions, no I/O.

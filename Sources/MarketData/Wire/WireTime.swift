@@ -1,5 +1,6 @@
-internal import Collectors
 internal import CandleCore
+internal import Collectors
+
 /// ISO-8601 timestamps ↔ Unix epoch milliseconds, by hand (proleptic Gregorian calendar by CandleCore's `CivilDate`):
 /// no `DateFormatter`, no allocation on the parse path.
 enum WireTime {
@@ -22,7 +23,8 @@ enum WireTime {
             let second = two(17)
         else { return nil }
         let year = y1 * 100 + y2
-        guard month >= 1 && month <= 12, day >= 1, day <= CivilDate.daysInMonth(year: Int(year), month: Int(month)), hour < 24, minute < 60,
+        guard month >= 1 && month <= 12, day >= 1, day <= CivilDate.daysInMonth(year: Int(year), month: Int(month)),
+            hour < 24, minute < 60,
             second < 60
         else { return nil }
         var k = 19

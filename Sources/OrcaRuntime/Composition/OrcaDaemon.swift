@@ -2,11 +2,11 @@ import CandleCore
 public import Collectors
 import Foundation
 public import Logging
+public import MarketData
 import NIOPosix
 import ServiceLifecycle
 import TokenStore
 import UnixSignals
-public import MarketData
 
 /// `orca-run run`: the token refresher, the market-data client, the collector, the buffered sink, the HTTP endpoint
 /// (`/health`, `/metrics`) and the metrics poller, in one `ServiceGroup`.

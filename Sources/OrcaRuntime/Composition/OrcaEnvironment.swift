@@ -2,10 +2,10 @@ public import CandleCore
 public import Collectors
 public import Foundation
 public import Logging
-public import TokenStore
-import TradovateSimulator
 public import MarketData
 import PostgresSink
+public import TokenStore
+import TradovateSimulator
 
 /// The parts every `orca-run` command shares, built from an ``OrcaConfiguration``: the market clock, the Tradovate
 /// endpoints and logins (the embedded simulator when none are configured), the token store and refresher, and the

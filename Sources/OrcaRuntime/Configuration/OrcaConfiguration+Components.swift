@@ -2,9 +2,9 @@ public import CandleCore
 public import Collectors
 public import Foundation
 public import Logging
+public import PostgresSink
 public import TokenStore
 public import TradovateSimulator
-public import PostgresSink
 
 // The one adapter from configuration to components: what each section produces for the components that take it.
 // Every command (`run`, `backfill`, `verify`, `health`, `tokens`, `schedule`, `simulate`) builds its parts here,

@@ -2,8 +2,8 @@ public import CandleCore
 internal import Collectors
 public import Foundation
 public import Logging
-public import TokenStore
 import PostgresSink
+public import TokenStore
 
 /// Everything `orca-run` needs to run the daemon: where tokens, market data and bars come from and go to.
 ///

@@ -1,5 +1,5 @@
-import Collectors
 internal import CLibPQ
+import Collectors
 internal import Foundation
 
 /// The outcome of one successful statement: column names, rows of text values, and the affected row count.

@@ -1,5 +1,5 @@
-import Collectors
 internal import CandleCore
+import Collectors
 internal import Foundation
 
 /// Helpers for libpq connection strings — URIs (`postgres://user:pass@host:5432/db?sslmode=require`) and

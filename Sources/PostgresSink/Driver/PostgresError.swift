@@ -1,5 +1,5 @@
-import Collectors
 public import CandleCore
+import Collectors
 
 /// An error from the PostgreSQL client: a stable ``Code`` to branch on, a message for logs and, for server
 /// errors, the five-character SQLSTATE.

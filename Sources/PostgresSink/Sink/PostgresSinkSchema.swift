@@ -1,5 +1,5 @@
-import Collectors
 import CandleCore
+import Collectors
 import Foundation
 
 /// A table the PostgreSQL sink writes to, with the names its SQL needs.

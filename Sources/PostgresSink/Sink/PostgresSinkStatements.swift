@@ -1,5 +1,5 @@
-import Collectors
 import CandleCore
+import Collectors
 import Foundation
 
 /// The SQL text and the values the PostgreSQL sink sends.

@@ -1,5 +1,5 @@
-internal import CandleCore
 internal import CCurl
+internal import CandleCore
 public import Foundation
 
 /// A small HTTP/1.1 client on libcurl, for async code.

@@ -149,7 +149,8 @@ public struct TradovateAuthClient: TradovateAuthenticating {
             do {
                 response = try await http.send(.init(method: method, url: url, headers: headers, body: payload))
             } catch let error as CurlHTTPError {
-                throw TokenStoreError(.transport, login: login, "\(path): \(SecretRedaction.redact("\(error)", secrets))")
+                throw TokenStoreError(
+                    .transport, login: login, "\(path): \(SecretRedaction.redact("\(error)", secrets))")
             }
             switch response.status {
             case 200..<300: break

@@ -34,6 +34,8 @@ struct ContractsCommand: ParsableCommand {
             throw ValidationError("--roll-days: \(error.description)")
         }
         let now = at?.date ?? Date()
-        print(ContractsRendering.lines(try Show.instruments(roots), at: now, contracts: contracts).joined(separator: "\n"))
+        print(
+            ContractsRendering.lines(try Show.instruments(roots), at: now, contracts: contracts).joined(separator: "\n")
+        )
     }
 }

@@ -182,7 +182,8 @@ struct SimulateCommand: AsyncParsableCommand {
             print("Accepting \(configuration.logins.count) login(s) from \(logins ?? "the table").")
         }
         print(
-            "Seed \(configuration.seed); simulated time now \(server.clock.now().formatted(.iso8601)). Stop with Ctrl-C.")
+            "Seed \(configuration.seed); simulated time now \(server.clock.now().formatted(.iso8601)). Stop with Ctrl-C."
+        )
         fflush(nil)
         // ServiceLifecycle's signal handling: SIGINT or SIGTERM ends the service group gracefully.
         let group = ServiceGroup(

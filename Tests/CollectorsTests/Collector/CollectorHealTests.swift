@@ -87,7 +87,8 @@ struct CollectorHealTests {
         #expect(stats.errors == 0)
         let expected = TradingCalendar.cmeEquityIndex.expectedBars(
             .mnq, .thirtyMinutes, from: NewYork.at(2025, 12, 8, 12), to: NewYork.at(2025, 12, 9, 12))
-        let stored = try await sink.candleStarts(of: series[0], in: Date.distantPast..<Date.distantFuture, finalOnly: true)
+        let stored = try await sink.candleStarts(
+            of: series[0], in: Date.distantPast..<Date.distantFuture, finalOnly: true)
         #expect(stored == expected)
         // The retries waited on the manual clock: 1 s, then 2 s.
         #expect(clock.now().timeIntervalSince(now) >= 3)

@@ -50,7 +50,8 @@ struct CollectorLiveTests {
             clock.set(to: last.addingTimeInterval(301.5))  // end + settle
             #expect(
                 try await collectorEventually {
-                    try await !sink.candleStarts(of: one, in: last..<last.addingTimeInterval(1), finalOnly: true).isEmpty
+                    try await !sink.candleStarts(of: one, in: last..<last.addingTimeInterval(1), finalOnly: true)
+                        .isEmpty
                 })
         }
         let stored = try await sink.candles(of: one, in: last..<last.addingTimeInterval(1))
@@ -194,7 +195,9 @@ struct CollectorLiveTests {
             clock.set(to: NewYork.at(2025, 12, 9, 10, 5))
             #expect(await collectorEventually { await collector.statistics.cronFirings == 1 })
             #expect(
-                try await sink.candleStarts(of: series[0], in: ten..<ten.addingTimeInterval(1), finalOnly: true) == [ten])
+                try await sink.candleStarts(of: series[0], in: ten..<ten.addingTimeInterval(1), finalOnly: true) == [
+                    ten
+                ])
             clock.set(to: NewYork.at(2025, 12, 9, 10, 15))
             #expect(await collectorEventually { await collector.statistics.cronFirings == 2 })
             let all = try await sink.candles(of: series[0])

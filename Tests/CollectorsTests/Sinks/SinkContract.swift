@@ -88,7 +88,8 @@ enum SinkContractCase: String, CaseIterable, Sendable, CustomTestStringConvertib
             let bars = (0..<10).map { Bars.nq($0, final: $0 != 3) } + [Bars.es(1)]
             _ = try await sink.write(bars)
             let range = Bars.start(2, .fiveMinutes)..<Bars.start(5, .fiveMinutes)
-            #expect(try await sink.candleStarts(of: Bars.nq5, in: range) == (2..<5).map { Bars.start($0, .fiveMinutes) })
+            #expect(
+                try await sink.candleStarts(of: Bars.nq5, in: range) == (2..<5).map { Bars.start($0, .fiveMinutes) })
             #expect(
                 try await sink.candleStarts(of: Bars.nq5, in: range, finalOnly: true)
                     == [2, 4].map {

@@ -120,7 +120,8 @@ struct ConfigurationLoadingTests {
         PrecedenceCase("collector.healInterval", "1h", "2h", "1h30m", expected: ("3600", "7200", "5400")) {
             String($0.collector.healInterval.components.seconds)
         },
-        PrecedenceCase("collector.checkDerivedTimeframes", "true", "false", "yes", expected: ("true", "false", "true")) {
+        PrecedenceCase("collector.checkDerivedTimeframes", "true", "false", "yes", expected: ("true", "false", "true"))
+        {
             String($0.collector.checkDerivedTimeframes)
         },
         PrecedenceCase("collector.writeProvisional", "true", "off", "on", expected: ("true", "false", "true")) {
@@ -206,7 +207,9 @@ struct ConfigurationLoadingTests {
         let variables = OrcaConfiguration.keys.map(\.environmentVariable)
         #expect(Set(variables).count == variables.count)
         #expect(variables.allSatisfy { $0.hasPrefix("ORCA_") && $0 == $0.uppercased() })
-        #expect(OrcaConfiguration.key(named: "collector.healLookBack")?.environmentVariable == "ORCA_COLLECTOR_HEAL_LOOK_BACK")
+        #expect(
+            OrcaConfiguration.key(named: "collector.healLookBack")?.environmentVariable
+                == "ORCA_COLLECTOR_HEAL_LOOK_BACK")
         #expect(
             OrcaConfiguration.key(named: "collector.rollDaysBeforeExpiry")?.environmentVariable
                 == "ORCA_COLLECTOR_ROLL_DAYS_BEFORE_EXPIRY")

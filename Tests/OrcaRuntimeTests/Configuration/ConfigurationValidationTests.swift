@@ -36,11 +36,15 @@ struct ConfigurationValidationTests {
         Case(
             ["ORCA_COLLECTOR_HEAL_INTERVAL": "-5m"], .outOfRange, "collector.healInterval",
             "'-5m' must be greater than zero"),
-        Case(["ORCA_COLLECTOR_SETTLE_TIMEOUT": "-1"], .outOfRange, "collector.settleTimeout", "'-1' must be zero or more"),
+        Case(
+            ["ORCA_COLLECTOR_SETTLE_TIMEOUT": "-1"], .outOfRange, "collector.settleTimeout", "'-1' must be zero or more"
+        ),
         Case(
             ["ORCA_COLLECTOR_HEAL_LOOK_BACK": "3 fortnights"], .invalidValue, "collector.healLookBack",
             "'3 fortnights' is not a duration; write it like 90s, 5m, 1h30m, 3d or a number of seconds"),
-        Case(["ORCA_COLLECTOR_REVISION_WINDOW_BARS": "many"], .invalidValue, "collector.revisionWindowBars", "'many' is not a number"),
+        Case(
+            ["ORCA_COLLECTOR_REVISION_WINDOW_BARS": "many"], .invalidValue, "collector.revisionWindowBars",
+            "'many' is not a number"),
         Case(
             ["ORCA_COLLECTOR_REVISION_WINDOW_BARS": "-1"], .outOfRange, "collector.revisionWindowBars",
             "-1 is out of range; use 0...1000"),

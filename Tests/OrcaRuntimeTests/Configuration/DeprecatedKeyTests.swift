@@ -50,8 +50,9 @@ struct DeprecatedKeyTests {
         let clean = try await OrcaConfiguration.load(file: nil, environment: ["ORCA_COLLECTOR_HEAL_LOOK_BACK": "1d"])
         #expect(clean.notices.isEmpty)
         let typo = try await OrcaConfiguration.load(file: nil, environment: ["ORCA_COLECTOR_LOOKBACK": "1d"])
-        #expect(typo.notices == [
-            "ORCA_COLECTOR_LOOKBACK is not a variable Orca reads; it is ignored (did you mean ORCA_COLLECTOR_HEAL_LOOK_BACK?)"
-        ])
+        #expect(
+            typo.notices == [
+                "ORCA_COLECTOR_LOOKBACK is not a variable Orca reads; it is ignored (did you mean ORCA_COLLECTOR_HEAL_LOOK_BACK?)"
+            ])
     }
 }

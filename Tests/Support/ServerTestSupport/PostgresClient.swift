@@ -1,6 +1,6 @@
-public import PostgresSink
-import Collectors
 internal import CandleCore
+import Collectors
+public import PostgresSink
 
 /// A PostgreSQL connection for async code: an actor that owns one ``PostgresConnection`` and runs every blocking
 /// libpq call on its own dispatch queue, never on Swift's cooperative thread pool.

@@ -1,6 +1,6 @@
-public import TokenStore
-import Collectors
 internal import CandleCore
+import Collectors
+public import TokenStore
 
 /// A Redis connection for async code: an actor that owns one ``RedisConnection`` and runs every blocking
 /// hiredis call on its own dispatch queue, never on Swift's cooperative thread pool.

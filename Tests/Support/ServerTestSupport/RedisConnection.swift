@@ -1,7 +1,7 @@
-public import TokenStore
-import Collectors
 internal import CHiredis
+import Collectors
 internal import Foundation
+public import TokenStore
 
 /// A blocking connection to one Redis server over plain TCP, built on hiredis 0.14.
 ///

@@ -9,10 +9,10 @@ import CloseTracking
 import Collectors
 import Foundation
 import Logging
+import MarketData
 import ServiceLifecycle
 import TokenStore
 import TradovateSimulator
-import MarketData
 
 // MARK: Arguments (plain CommandLine parsing)
 func usage(_ status: Int32) -> Never {

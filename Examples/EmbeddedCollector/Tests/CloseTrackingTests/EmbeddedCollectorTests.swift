@@ -4,11 +4,11 @@ import CloseTracking
 import Collectors
 import Foundation
 import Logging
+import MarketData
 import ServiceLifecycle
 import Testing
 import TokenStore
 import TradovateSimulator
-import MarketData
 
 /// Polls `condition` until it holds or `limit` of real time has passed (generous: CI runs on two busy cores).
 func eventually(within limit: Duration = .seconds(90), _ condition: () async throws -> Bool) async throws -> Bool {
@@ -113,7 +113,8 @@ struct EmbeddedCollectorTests {
 
         #expect(collected, "two live bars per series equal to the market's within 90 s")
         for series in series {
-            let healed = try await sink.candleStarts(of: series, in: marketStart.addingTimeInterval(-1_800)..<marketStart)
+            let healed = try await sink.candleStarts(
+                of: series, in: marketStart.addingTimeInterval(-1_800)..<marketStart)
             #expect(healed.count == 6, "the 30 minutes before the start were healed for \(series)")
             #expect(await sink.latestClose(of: series) != nil)
         }
