@@ -86,14 +86,16 @@ struct RedisTokenProviderTests {
     @Test("the renewal lock is exclusive and only its owner releases it")
     func lock() async throws {
         let redis = try provider()
-        #expect(try await redis.acquireLock("renew:A", owner: "one", ttl: .seconds(5)))
-        #expect(try await !redis.acquireLock("renew:A", owner: "two", ttl: .seconds(5)))
+        // Locks that must outlive the next steps get 120 s: on a loaded machine a few awaits can take seconds.
+        #expect(try await redis.acquireLock("renew:A", owner: "one", ttl: .seconds(120)))
+        #expect(try await !redis.acquireLock("renew:A", owner: "two", ttl: .seconds(120)))
         try await redis.releaseLock("renew:A", owner: "two")  // not the owner: no effect
-        #expect(try await !redis.acquireLock("renew:A", owner: "two", ttl: .seconds(5)))
+        #expect(try await !redis.acquireLock("renew:A", owner: "two", ttl: .seconds(120)))
         try await redis.releaseLock("renew:A", owner: "one")
         #expect(try await redis.acquireLock("renew:A", owner: "two", ttl: .milliseconds(200)))
         try await Task.sleep(for: .milliseconds(300))  // the lock expires by itself
-        #expect(try await redis.acquireLock("renew:A", owner: "three", ttl: .seconds(5)))
+        #expect(try await redis.acquireLock("renew:A", owner: "three", ttl: .seconds(120)))
+        try await redis.releaseLock("renew:A", owner: "three")
     }
 
     @Test("a wrong password gives storageUnavailable naming the auth failure, without the password")
