@@ -85,14 +85,25 @@ export ORCA_TEST_PG_START="$PG_START_COMMAND"
 # reach the trap at once and cleanup can stop the whole tree (swift-build, compilers, the test runner, orca-run
 # children) before the servers go away. Exits the script when it fails.
 run_swift_test() {
-    log "Running swift test${*:+ $*}"
-    setsid --wait swift test "$@" </dev/null &
-    SWIFT_TEST_PID=$!
-    set +e
-    wait "$SWIFT_TEST_PID"
-    local status=$?
-    set -e
-    SWIFT_TEST_PID=""
+    local attempt status
+    for attempt in 1 2; do
+        log "Running swift test${*:+ $*}"
+        # A phase that runs past ORCA_TEST_PHASE_TIMEOUT (default 900 s; each phase takes 1-4 minutes) has hung:
+        # it is killed and run once more, with a loud line, so a rare hang does not eat CI's 90 minutes. A second
+        # hang, or any failure, fails the run. (Known issue, Docs/testing.md: a rare hang in the first phase.)
+        setsid --wait timeout --kill-after=30 "${ORCA_TEST_PHASE_TIMEOUT:-900}" swift test "$@" </dev/null &
+        SWIFT_TEST_PID=$!
+        set +e
+        wait "$SWIFT_TEST_PID"
+        status=$?
+        set -e
+        SWIFT_TEST_PID=""
+        if [[ $status -eq 124 || $status -eq 137 ]] && [[ $attempt -eq 1 ]]; then
+            warn "swift test${*:+ $*} HUNG (no result after ${ORCA_TEST_PHASE_TIMEOUT:-900} s); killed, running it once more"
+            continue
+        fi
+        break
+    done
     if [[ $status -ne 0 ]]; then
         log "swift test${*:+ $*} failed with exit status $status"
         exit "$status"
@@ -112,7 +123,12 @@ fi
 CPU_SUITES='WireMalformedTests|WireTests|WireRequestTests|CollectorWeekTests|MarketTests|BackfillTests|BackfillPostgresTests'
 CPU_SUITES+='|VerifierTests|RepairTests|VerifierFileTests|VerifierPostgresTests|SchedulePlanTests'
 BINARY_SUITES='DaemonCLITests|DeviceIDCLITests|EndToEndTests|OperationsCLITests|ScheduleCLITests|CrossProcessRefreshTests'
-run_swift_test --skip "$CPU_SUITES|$BINARY_SUITES"
+log "Building the package and its tests"
+if ! setsid --wait swift build --build-tests </dev/null; then
+    log "swift build failed"
+    exit 1
+fi
+run_swift_test --skip-build --skip "$CPU_SUITES|$BINARY_SUITES"
 run_swift_test --skip-build --filter "$CPU_SUITES"
 run_swift_test --skip-build --filter "$BINARY_SUITES"
 log "swift test passed (all three phases)"
