@@ -52,7 +52,7 @@ struct RedisConnectionTests {
             _ = try RedisConnection(
                 url: "redis://:\(password)@127.0.0.1:\(server.port)", commandTimeout: .milliseconds(300))
         }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(30))  // 0.3 s timeout; generous for a loaded machine
     }
 
     @Test("a peer that is not Redis gives protocolError")
