@@ -110,6 +110,11 @@ public actor PostgresCandleSink: CandleSink {
     private var connection: PostgresConnection?
     private var stageReady = false
     private var migratedTables: Set<String> = []
+
+    /// How many times this sink found that a table or the schema it had created or checked was dropped while it ran,
+    /// and created the tables again (or, for reads, found them missing). Each time is also logged as a warning.
+    public private(set) var tablesRecreated = 0
+
     private var isClosed = false
     /// The series a multi-series write is working on, named by errors that happen meanwhile.
     private var seriesInProgress: Series?
@@ -422,6 +427,7 @@ public actor PostgresCandleSink: CandleSink {
         series: Series?, failure: CandleSinkError.Code, _ body: (PostgresConnection) throws -> Result
     ) throws(CandleSinkError) -> Result {
         var retried = false
+        var rechecked = false
         while true {
             let reused = connection?.isUsable ?? false
             do {
@@ -438,10 +444,31 @@ public actor PostgresCandleSink: CandleSink {
             } catch let error as PostgresError where error.code == .connectionLost && reused && !retried {
                 logger.debug("connection lost; reconnecting once", metadata: ["orca_url": "\(redactedURL)"])
                 retried = true
+            } catch let error as PostgresError
+                where Self.isMissingRelation(error) && !migratedTables.isEmpty && !rechecked
+            {
+                // A table (or the whole schema) this sink had created or checked was dropped while it ran: forget
+                // what it knew, so the statement runs again after the tables are created (writes) or found missing
+                // (reads answer "nothing stored").
+                logger.warning(
+                    "a table or the schema was dropped while running; checking and recreating the tables",
+                    metadata: [
+                        "orca_url": "\(redactedURL)", "orca_schema": "\(configuration.schema)",
+                        "orca_sqlstate": "\(error.sqlState ?? "")",
+                    ])
+                migratedTables.removeAll()
+                tablesRecreated += 1
+                rechecked = true
             } catch {
                 throw map(error, series: series, failure: failure)
             }
         }
+    }
+
+    /// Whether the server refused a statement because a table (`42P01`, undefined_table) or a schema (`3F000`,
+    /// invalid_schema_name) does not exist.
+    private static func isMissingRelation(_ error: PostgresError) -> Bool {
+        error.sqlState == "42P01" || error.sqlState == "3F000"
     }
 
     private func map(_ error: any Error, series: Series?, failure: CandleSinkError.Code) -> CandleSinkError {

@@ -183,11 +183,18 @@ struct PostgresSinkSchema: Sendable {
                     )
                     """)
             }
-            let current =
+            var current =
                 try db.execute(
                     "SELECT coalesce(max(version), 0) FROM \(migrations.qualified) WHERE table_name = $1",
                     parameters: [table.name]
                 ).rows.first?.first.flatMap { $0.flatMap { Int($0) } } ?? 0
+            if current > 0, try !Self.exists(table, db) {
+                // The table was dropped after it was migrated (by hand, or a restore without it): its migration
+                // records no longer describe anything, so start again from version 1, which creates it.
+                _ = try db.execute(
+                    "DELETE FROM \(migrations.qualified) WHERE table_name = $1", parameters: [table.name])
+                current = 0
+            }
             var applied: [Int] = []
             for step in self.migrations(for: table) where step.version > current {
                 try step.apply(db)

@@ -211,6 +211,30 @@ struct PostgresSinkTests {
         }
     }
 
+    @Test("a table or the whole schema dropped while running is created again; reads in between answer empty")
+    func droppedWhileRunning() async throws {
+        try await withSchema { db in
+            let sink = try sink()
+            #expect(try await sink.write([Bars.nq(0), Bars.es(0)]) == CandleWriteReport(inserted: 2))
+
+            _ = try db.execute("DROP TABLE \(schema).nq_candles_5min")
+            #expect(try await sink.latestCandleStart(of: Bars.nq5) == nil)
+            #expect(try await sink.write([Bars.nq(1)]) == CandleWriteReport(inserted: 1))
+            #expect(try await sink.candles(of: Bars.nq5).map(\.start) == [Bars.start(1, .fiveMinutes)])
+            #expect(try await sink.candles(of: Bars.es15).count == 1)  // the other table was left alone
+            #expect(await sink.tablesRecreated == 1)
+
+            _ = try db.execute("DROP SCHEMA \(schema) CASCADE")
+            #expect(try await sink.write([Bars.nq(2), Bars.es(1)]) == CandleWriteReport(inserted: 2))
+            #expect(try await sink.candles(of: Bars.nq5).map(\.start) == [Bars.start(2, .fiveMinutes)])
+            #expect(try await sink.candles(of: Bars.es15).map(\.start) == [Bars.start(1, .fifteenMinutes)])
+            #expect(await sink.tablesRecreated == 2)
+            // Recreated through the migrations, so they are recorded again.
+            #expect(try await sink.appliedMigrations(for: Bars.nq5).first == 1)
+            await sink.close()
+        }
+    }
+
     @Test("the single-table layout keys on (symbol, timeframe, candle_time) and keeps series apart")
     func singleTable() async throws {
         try await withSchema { db in
