@@ -202,6 +202,72 @@ struct BufferedCandleSinkTests {
         } throws: { isSinkError($0, .corruptData) }
     }
 
+    @Test("a spill file removed while running, with its directory, is written again with every queued candle")
+    func spillRemovedWhileRunning() async throws {
+        let backend = FlakySink()
+        backend.setDown(true)
+        let state = directory.appending(path: "state")
+        let url = state.appending(path: "spill.log")
+        let buffer = try BufferedCandleSink(
+            wrapping: backend, configuration: .init(memoryCapacity: 0, spillFile: url))
+        _ = try await buffer.write([Bars.nq(0), Bars.nq(1)])
+        _ = try await buffer.write([Bars.nq(2)])
+        try FileManager.default.removeItem(at: state)
+
+        _ = try await buffer.write([Bars.nq(3)])  // finds the file gone and writes it again first
+        var stats = await buffer.stats
+        #expect(stats.spillRepairs == 1 && stats.spillCandlesLost == 0 && stats.spilledCandles == 4)
+        #expect(stats.spillProblem?.contains("removed while running") == true)
+        // Durable again: a process that opened the file now would find all four.
+        let reader = try BufferedCandleSink(wrapping: FlakySink(), configuration: .init(spillFile: url))
+        #expect(await reader.stats.spilledCandles == 4)
+
+        backend.setDown(false)
+        try await buffer.flush()
+        #expect(try await backend.candles(of: Bars.nq5) == (0..<4).map { Bars.nq($0) })
+        stats = await buffer.stats
+        #expect(stats.pendingCandles == 0 && stats.spillRepairs == 1)
+        try await buffer.close()
+    }
+
+    @Test("a spill file truncated while running: the cut records are counted as lost, the rest drain, no crash")
+    func spillTruncatedWhileRunning() async throws {
+        let backend = FlakySink()
+        backend.setDown(true)
+        let buffer = try BufferedCandleSink(
+            wrapping: backend, configuration: .init(memoryCapacity: 0, spillFile: spillURL))
+        for index in 0..<3 {
+            _ = try await buffer.write([Bars.nq(index)])
+        }
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: spillURL.path)[.size] as? Int)
+        let record = (size - SpillFile.headerLength) / 3
+        // Cut into the second record: the first stays whole, the second and third are gone.
+        let handle = try FileHandle(forWritingTo: spillURL)
+        try handle.truncate(atOffset: UInt64(SpillFile.headerLength + record + record / 2))
+        try handle.close()
+
+        backend.setDown(false)
+        try await buffer.flush()
+        var stats = await buffer.stats
+        #expect(stats.spillCandlesLost == 2 && stats.spillRepairs == 1 && stats.pendingCandles == 0)
+        #expect(stats.spillProblem?.contains("truncated by something else") == true)
+        #expect(try await backend.candles(of: Bars.nq5) == [Bars.nq(0)])
+
+        // Cut to nothing, header included, while more is queued: everything in it is lost, the buffer goes on.
+        backend.setDown(true)
+        _ = try await buffer.write([Bars.nq(5)])
+        let emptied = try FileHandle(forWritingTo: spillURL)
+        try emptied.truncate(atOffset: 0)
+        try emptied.close()
+        _ = try await buffer.write([Bars.nq(6)])
+        backend.setDown(false)
+        try await buffer.flush()
+        stats = await buffer.stats
+        #expect(stats.spillCandlesLost == 3 && stats.spillRepairs == 2 && stats.pendingCandles == 0)
+        #expect(try await backend.candles(of: Bars.nq5).map(\.start) == [0, 6].map { Bars.start($0, .fiveMinutes) })
+        try await buffer.close()
+    }
+
     @Test("close() with the backend down moves bars held in memory into the spill file")
     func closeSpillsMemory() async throws {
         let backend = FlakySink()

@@ -90,6 +90,12 @@ public actor BufferedCandleSink: CandleSink {
         public var lastFailure: String?
         /// The backend's reports, added up.
         public var backendReport: CandleWriteReport
+        /// Times the spill file was found removed or truncated by something else while the buffer ran, and repaired.
+        public var spillRepairs: Int
+        /// Queued candles lost because something else truncated the spill file (0 unless that happened).
+        public var spillCandlesLost: Int
+        /// The last such problem in plain words, or `nil` when the spill file was never found damaged.
+        public var spillProblem: String?
     }
 
     private struct PendingBatch {
@@ -121,6 +127,9 @@ public actor BufferedCandleSink: CandleSink {
     private var consecutiveFailures = 0
     private var lastFailure: String?
     private var backendReport = CandleWriteReport()
+    private var spillRepairs = 0
+    private var spillCandlesLost = 0
+    private var spillProblem: String?
 
     private var drainBusy = false
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
@@ -182,7 +191,10 @@ public actor BufferedCandleSink: CandleSink {
             failedWrites: failedWrites,
             consecutiveFailures: consecutiveFailures,
             lastFailure: lastFailure,
-            backendReport: backendReport)
+            backendReport: backendReport,
+            spillRepairs: spillRepairs,
+            spillCandlesLost: spillCandlesLost,
+            spillProblem: spillProblem)
     }
 
     private var pendingCandles: Int { memoryCandles + (spill?.pendingCandles ?? 0) }
@@ -206,6 +218,9 @@ public actor BufferedCandleSink: CandleSink {
         try backend.validate(candles)
         let batch = try CandleBatch(validating: candles)
         guard !batch.isEmpty else { return .empty }
+        if let spill {
+            checkSpill(spill)
+        }
         let count = batch.count
         let acceptedAt = wallTime()
         let spillIsEmpty = spill?.isEmpty ?? true
@@ -377,6 +392,9 @@ public actor BufferedCandleSink: CandleSink {
             }
             return true
         }
+        if let spill {
+            checkSpill(spill)
+        }
         if let spill, !spill.isEmpty {
             let head: (records: Int, candles: [Candle])
             do {
@@ -408,6 +426,38 @@ public actor BufferedCandleSink: CandleSink {
         } catch {
             record(failure: error)
             throw error
+        }
+    }
+
+    /// Repairs the spill file when something else removed or truncated it while the buffer ran (see
+    /// `SpillFile.checkFile()`), and says so in the log and in ``stats``.
+    private func checkSpill(_ spill: SpillFile) {
+        let repair: SpillFile.Repair?
+        do {
+            repair = try spill.checkFile()
+        } catch {
+            spillProblem = "spill file \(spill.path) is damaged and could not be repaired: \(error)"
+            logger.error("spill file damaged", metadata: ["orca_error": "\(error)", "orca_path": "\(spill.path)"])
+            return
+        }
+        switch repair {
+        case nil:
+            return
+        case .recreated(let pending):
+            spillRepairs += 1
+            spillProblem = "spill file \(spill.path) was removed while running; written again with \(pending) candles"
+            logger.warning(
+                "the spill file was removed while running (perhaps with the state directory); written again",
+                metadata: ["orca_path": "\(spill.path)", "orca_candles": "\(pending)"])
+        case .truncated(let lost):
+            spillRepairs += 1
+            spillCandlesLost += lost
+            spillProblem =
+                "spill file \(spill.path) was truncated by something else while running: \(lost) queued candles in it"
+                + " are lost until a heal or `orca-run verify --repair` fetches them again"
+            logger.error(
+                "the spill file was truncated by something else while running; queued candles lost",
+                metadata: ["orca_path": "\(spill.path)", "orca_candles": "\(lost)"])
         }
     }
 

@@ -266,4 +266,59 @@ final class SpillFile {
     func close() {
         file.close()
     }
+
+    // MARK: Checking the file under the buffer
+
+    /// What ``checkFile()`` found and repaired.
+    enum Repair: Equatable {
+        /// The file was removed (or replaced) while open, perhaps with its directory: it was written again at
+        /// ``path`` with every undrained record, which the open descriptor still held.
+        case recreated(pendingCandles: Int)
+        /// The file was cut shorter by something else while open: the records past the cut are gone and were dropped
+        /// from the queue; the whole records before it are kept.
+        case truncated(lostCandles: Int)
+    }
+
+    /// Makes sure the file still holds every undrained record and that ``path`` still names it, repairing what it
+    /// can. Called before each append and each drain: two `stat(2)` calls, no read.
+    func checkFile() throws -> Repair? {
+        let size = try file.size()
+        if size < endOffset {
+            return try dropRecords(past: size)
+        }
+        if PosixFile.identity(of: path) != (try file.identity()) {
+            let pending = pendingCandles
+            let tail = isEmpty ? [] : try file.read(at: records[head].offset, count: pendingBytes)
+            file.close()
+            try Self.create(path: path, records: [], copying: tail)
+            file = try PosixFile(path: path, flags: O_RDWR)
+            records = []
+            head = 0
+            pendingCandles = 0
+            endOffset = try file.size()
+            try recover()
+            return .recreated(pendingCandles: pending)
+        }
+        return nil
+    }
+
+    /// Forgets the records that no longer fit in a file cut to `size` bytes and makes the file consistent again.
+    private func dropRecords(past size: Int) throws -> Repair {
+        var kept = records.count
+        while kept > head && records[kept - 1].offset + records[kept - 1].length > size {
+            kept -= 1
+        }
+        let lost = records[kept...].reduce(0) { $0 + $1.count }
+        if size < Self.headerLength || kept == head {
+            // The header went too, or no whole undrained record is left: start afresh.
+            try reset()
+        } else {
+            records.removeSubrange(kept...)
+            pendingCandles -= lost
+            endOffset = records[kept - 1].offset + records[kept - 1].length
+            try file.truncate(to: endOffset)
+            try file.sync()
+        }
+        return .truncated(lostCandles: lost)
+    }
 }

@@ -21,6 +21,12 @@ struct PosixError: Error, CustomStringConvertible {
     var description: String { "\(operation) \(path) failed: \(String(cString: strerror(code))) (errno \(code))" }
 }
 
+/// Which file a path or a descriptor names: its device and inode numbers.
+struct FileIdentity: Hashable {
+    let device: UInt64
+    let inode: UInt64
+}
+
 /// A file descriptor with the few blocking operations the file sink and the spill file need: whole writes that
 /// survive partial writes and `EINTR`, positioned reads and writes, data sync, truncation and an advisory lock.
 ///
@@ -156,6 +162,20 @@ final class PosixFile {
     /// Removes `path`; a missing file is not an error.
     static func remove(_ path: String) throws(PosixError) {
         guard unlink(path) == 0 || errno == ENOENT else { throw PosixError("unlink", path) }
+    }
+
+    /// The device and inode numbers of the open file: two paths name the same file when these are equal.
+    func identity() throws(PosixError) -> FileIdentity {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw PosixError("fstat", path) }
+        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    /// The device and inode numbers of the file at `path` (following links), or `nil` when nothing is there.
+    static func identity(of path: String) -> FileIdentity? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 
     /// Whether something exists at `path`.
