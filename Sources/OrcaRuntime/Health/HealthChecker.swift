@@ -256,6 +256,14 @@ public struct HealthChecker: Sendable {
                 verdict.degrade("the spill file is \(Int((fill * 100).rounded(.down)))% full")
             }
         }
+        if let problem = buffer.spillProblem {
+            detail += "; \(problem)"
+            if buffer.spillCandlesLost > 0, status == .healthy {
+                // Stays until the process restarts: someone or something damaged the state directory.
+                status = .degraded
+                verdict.degrade(problem)
+            }
+        }
         if buffer.consecutiveFailures > 0, status == .healthy {
             status = .degraded
             verdict.degrade(
@@ -263,7 +271,8 @@ public struct HealthChecker: Sendable {
                     + (buffer.lastFailure.map { ": \($0)" } ?? ""))
         }
         return HealthReport.ComponentHealth(
-            name: "buffer", status: status, reachable: nil, detail: detail, lastError: buffer.lastFailure)
+            name: "buffer", status: status, reachable: nil, detail: detail,
+            lastError: buffer.lastFailure ?? (buffer.spillCandlesLost > 0 ? buffer.spillProblem : nil))
     }
 
     /// Freshness of `series` whose latest stored bar starts at `latest`.

@@ -53,11 +53,16 @@ public struct BufferObservation: Sendable, Hashable {
     public var consecutiveFailures: Int
     /// The last backend failure (never a secret).
     public var lastFailure: String?
+    /// Queued candles lost because something else truncated the spill file while the buffer ran.
+    public var spillCandlesLost: Int
+    /// The last problem found with the spill file itself (removed or truncated while running), in plain words.
+    public var spillProblem: String?
 
     /// Creates an observation.
     public init(
         pendingCandles: Int, spilledCandles: Int = 0, spillBytes: Int = 0, spillCapacityBytes: Int? = nil,
-        consecutiveFailures: Int = 0, lastFailure: String? = nil
+        consecutiveFailures: Int = 0, lastFailure: String? = nil, spillCandlesLost: Int = 0,
+        spillProblem: String? = nil
     ) {
         self.pendingCandles = pendingCandles
         self.spilledCandles = spilledCandles
@@ -65,6 +70,8 @@ public struct BufferObservation: Sendable, Hashable {
         self.spillCapacityBytes = spillCapacityBytes
         self.consecutiveFailures = consecutiveFailures
         self.lastFailure = lastFailure
+        self.spillCandlesLost = spillCandlesLost
+        self.spillProblem = spillProblem
     }
 }
 
@@ -163,7 +170,8 @@ public struct HealthProbes: Sendable {
                 pendingCandles: stats.pendingCandles, spilledCandles: stats.spilledCandles,
                 spillBytes: stats.spillBytes,
                 spillCapacityBytes: sink.configuration.spillFile == nil ? nil : sink.configuration.spillCapacity,
-                consecutiveFailures: stats.consecutiveFailures, lastFailure: stats.lastFailure)
+                consecutiveFailures: stats.consecutiveFailures, lastFailure: stats.lastFailure,
+                spillCandlesLost: stats.spillCandlesLost, spillProblem: stats.spillProblem)
         }
     }
 }

@@ -253,6 +253,27 @@ struct HealthCheckerTests {
         #expect(report.reasons.contains { $0.contains("spill file is full") })
     }
 
+    @Test func damagedSpillFileIsNamed() async throws {
+        let sink = try await sink([(nq5, instant("2026-11-18T12:00:00Z"), instant("2026-11-18T14:55:00Z"))])
+        func report(_ observation: BufferObservation) async -> HealthReport {
+            await checker(HealthProbes(sink: sink, buffer: { observation }), at: weekday, series: [nq5]).check()
+        }
+        let truncated = await report(
+            BufferObservation(
+                pendingCandles: 0, spillCapacityBytes: 4096, spillCandlesLost: 7,
+                spillProblem: "spill file /s/spill.bin was truncated by something else while running"))
+        #expect(truncated.status == .degraded, "\(truncated.reasons)")
+        #expect(truncated.component("buffer")?.lastError?.contains("truncated by something else") == true)
+        #expect(truncated.reasons.contains { $0.contains("truncated by something else") })
+
+        let rewritten = await report(
+            BufferObservation(
+                pendingCandles: 3, spilledCandles: 3, spillCapacityBytes: 4096,
+                spillProblem: "spill file /s/spill.bin was removed while running; written again with 3 candles"))
+        #expect(rewritten.status == .healthy, "\(rewritten.reasons)")  // repaired, nothing lost: said, not alarmed
+        #expect(rewritten.component("buffer")?.detail?.contains("removed while running; written again") == true)
+    }
+
     @Test func socketDownDuringOpenMarketIsDegradedThenDownWhenEverySeriesLags() async throws {
         let fresh = try await sink([(nq5, instant("2026-11-18T12:00:00Z"), instant("2026-11-18T14:55:00Z"))])
         let blip = await checker(
