@@ -100,20 +100,30 @@ public actor FileConfirmedEmptyLedger: ConfirmedEmptyLedger {
     }
 
     public func record(_ starts: [Date], of series: Series) throws(CollectorError) {
-        let file = try opened()
-        let new = starts.filter { !(entries[LedgerSeriesKey(series)]?.contains($0) ?? false) }
+        let key = LedgerSeriesKey(series)
+        let new = starts.filter { !(entries[key]?.contains($0) ?? false) }
         guard !new.isEmpty else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
+        try append(Self.lines(new, of: key), to: try current())
+        entries[key, default: []].formUnion(new)
+    }
+
+    /// The open file. When something removed it while the ledger ran (with the state directory, say), a new file is
+    /// written first with every entry held in memory, so a restart still finds them.
+    private func current() throws(CollectorError) -> PosixFile {
+        let file = try opened()
+        guard PosixFile.identity(of: path) != (try? file.identity()) else { return file }
+        file.close()
+        self.file = nil
+        let fresh = try opened()
         var bytes: [UInt8] = []
-        for start in Set(new).sorted() {
-            let line = Line(
-                root: series.instrument.root, minutes: series.timeframe.minutes,
-                start: Int64(start.timeIntervalSince1970.rounded(.down)))
-            guard let data = try? encoder.encode(line) else { continue }
-            bytes.append(contentsOf: data)
-            bytes.append(0x0A)
+        for (key, starts) in entries.sorted(by: { ($0.key.root, $0.key.minutes) < ($1.key.root, $1.key.minutes) }) {
+            bytes += Self.lines(Array(starts), of: key)
         }
+        try append(bytes, to: fresh)
+        return fresh
+    }
+
+    private func append(_ bytes: [UInt8], to file: PosixFile) throws(CollectorError) {
         do {
             try file.writeAll(bytes)
             try file.sync()
@@ -121,7 +131,21 @@ public actor FileConfirmedEmptyLedger: ConfirmedEmptyLedger {
             throw CollectorError(
                 .ledgerUnavailable, "cannot append to the confirmed-empty ledger: \(error); check the state directory")
         }
-        entries[LedgerSeriesKey(series), default: []].formUnion(new)
+    }
+
+    /// One JSON line per start, in time order.
+    private static func lines(_ starts: [Date], of key: LedgerSeriesKey) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var bytes: [UInt8] = []
+        for start in Set(starts).sorted() {
+            let line = Line(
+                root: key.root, minutes: key.minutes, start: Int64(start.timeIntervalSince1970.rounded(.down)))
+            guard let data = try? encoder.encode(line) else { continue }
+            bytes.append(contentsOf: data)
+            bytes.append(0x0A)
+        }
+        return bytes
     }
 
     public func isConfirmedEmpty(series: Series, start: Date) throws(CollectorError) -> Bool {

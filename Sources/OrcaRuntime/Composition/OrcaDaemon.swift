@@ -139,6 +139,10 @@ public struct OrcaDaemon: Sendable {
             .init(service: eventPump),
             .init(service: collector),
             .init(service: poller),
+            .init(
+                service: StateDirectoryKeeper(
+                    deviceID: environment.deviceID, deviceIDPath: environment.configuration.deviceIDPath,
+                    logger: Logger(label: "orca.state"))),
         ]
         if let http { services.append(.init(service: http)) }
         let group = ServiceGroup(

@@ -34,6 +34,8 @@ public struct OrcaEnvironment: Sendable {
     public let redis: RedisTokenProvider?
     /// Keeps every login's token fresh; its `run()` belongs in the service group.
     public let refresher: TokenRefresher
+    /// The device id every login of this process sends (kept at ``OrcaConfiguration/deviceIDPath``).
+    public let deviceID: String
 
     /// Builds the environment. Starts the embedded simulator when the configuration names no Tradovate
     /// credentials (environment `simulator`).
@@ -106,7 +108,7 @@ public struct OrcaEnvironment: Sendable {
         return OrcaEnvironment(
             configuration: configuration, clock: clock, simulator: simulator, restURL: restURL,
             marketDataURL: marketDataURL, logins: logins, marketDataLogin: mdLogin.name, tokenStore: tokens.store,
-            redis: tokens.redis, refresher: tokens.refresher)
+            redis: tokens.redis, refresher: tokens.refresher, deviceID: tokens.deviceID)
     }
 
     /// The configured backend sink: PostgreSQL when `database.url` is set, else files under `files.directory`.

@@ -49,6 +49,18 @@ public enum DeviceID {
         return (id, .created)
     }
 
+    /// Writes `id` at `path` again when the file is missing or holds another id (someone removed the state
+    /// directory, or a clean-up job the file); `true` when it wrote. A running process calls this so that its next
+    /// start logs in with the same id.
+    ///
+    /// - Throws: `credentialsUnreadable` when the file cannot be written.
+    @discardableResult
+    public static func restore(_ id: String, at path: String) throws -> Bool {
+        guard read(path) != id else { return false }
+        try write(id, to: path)
+        return true
+    }
+
     private static func read(_ path: String) -> String? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)

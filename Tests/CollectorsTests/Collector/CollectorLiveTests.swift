@@ -252,6 +252,31 @@ struct CollectorLiveTests {
         }
     }
 
+    @Test("the ledger file removed with its directory while running is written again with every entry")
+    func ledgerRemovedWhileRunning() async throws {
+        let root = FileManager.default.temporaryDirectory.appending(path: "orca-ledger-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let state = root.appending(path: "state")
+        let one = Series(.nq, .fiveMinutes)
+        let other = Series(.es, .oneHour)
+        let a = NewYork.at(2025, 12, 9, 3)
+        let b = a.addingTimeInterval(300)
+        let ledger = FileConfirmedEmptyLedger(directory: state)
+        try await ledger.record([a, b], of: one)
+        try await ledger.record([a], of: other)
+        try FileManager.default.removeItem(at: state)
+
+        try await ledger.record([b], of: other)  // finds its file gone: writes everything again, then the new line
+        await ledger.close()
+        let restarted = FileConfirmedEmptyLedger(directory: state)
+        #expect(try await restarted.count() == 4)
+        #expect(try await restarted.confirmedEmpty(of: one, in: a..<b.addingTimeInterval(1)) == [a, b])
+        #expect(try await restarted.confirmedEmpty(of: other, in: a..<b.addingTimeInterval(1)) == [a, b])
+        await restarted.close()
+        let lines = try String(contentsOf: URL(filePath: ledger.path), encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 4)
+    }
+
     @Test("an invalid configuration is refused with the field named")
     func invalidConfiguration() throws {
         var configuration = Collector.Configuration()
