@@ -6,7 +6,7 @@ import TradovateSimulator
 
 @testable import MarketData
 
-@Suite("Market-data client: history", .timeLimit(.minutes(5)))
+@Suite("Market-data client: history", .timeLimit(.minutes(10)))
 struct ClientHistoryTests {
     static let twoDays =
         ClientFixtures.marketNow.addingTimeInterval(

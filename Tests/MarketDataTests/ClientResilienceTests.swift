@@ -6,7 +6,7 @@ import TradovateSimulator
 
 @testable import MarketData
 
-@Suite("Market-data client: faults and recovery", .timeLimit(.minutes(5)))
+@Suite("Market-data client: faults and recovery", .timeLimit(.minutes(10)))
 struct ClientResilienceTests {
     static let chart = ClientFixtures.nqz5FiveMinutes
     static let day = ClientFixtures.marketNow.addingTimeInterval(-86_400)..<ClientFixtures.marketNow

@@ -9,7 +9,7 @@ import TradovateSimulator
 
 @testable import MarketData
 
-@Suite("Market-data client: tokens, live charts, lifecycle", .timeLimit(.minutes(5)))
+@Suite("Market-data client: tokens, live charts, lifecycle", .timeLimit(.minutes(10)))
 struct ClientSessionTests {
     static let chart = ClientFixtures.nqz5FiveMinutes
     static let hour = ClientFixtures.marketNow.addingTimeInterval(-3600)..<ClientFixtures.marketNow

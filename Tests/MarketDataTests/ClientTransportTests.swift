@@ -7,7 +7,7 @@ import TradovateSimulator
 
 @testable import MarketData
 
-@Suite("Market-data client: WebSocket transport", .timeLimit(.minutes(2)))
+@Suite("Market-data client: WebSocket transport", .timeLimit(.minutes(10)))
 struct ClientTransportTests {
     @Test("connects, reads o, sends authorize raw and reads the answer; large frames pass")
     func roundTrip() async throws {

@@ -5,7 +5,7 @@ import Testing
 @testable import MarketData
 
 /// Malformed frames throw ``MarketDataProtocolError`` and never trap.
-@Suite("Market-data wire: malformed input", .timeLimit(.minutes(3)))
+@Suite("Market-data wire: malformed input", .timeLimit(.minutes(10)))
 struct WireMalformedTests {
     /// A realistic frame: a response, a subscription result, a chart event with two packets, and an eoh.
     static let realFrame = """

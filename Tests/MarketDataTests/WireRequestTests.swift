@@ -5,7 +5,7 @@ import Testing
 @testable import MarketData
 
 /// Encoding of client requests (protocol §4.2–4.4, §5.1, §5.6).
-@Suite("Market-data wire: requests", .timeLimit(.minutes(1)))
+@Suite("Market-data wire: requests", .timeLimit(.minutes(10)))
 struct WireRequestTests {
     /// Friday 2025-12-05 15:00:00 UTC.
     static let closest = Date(timeIntervalSince1970: 1_764_946_800)

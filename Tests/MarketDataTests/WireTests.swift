@@ -6,7 +6,7 @@ import Testing
 @testable import MarketData
 
 /// Decoding of valid market-data frames (protocol §4.1, §4.5, §5.2, §5.3).
-@Suite("Market-data wire: decoding", .timeLimit(.minutes(2)))
+@Suite("Market-data wire: decoding", .timeLimit(.minutes(10)))
 struct WireTests {
     /// 2017-04-13T11:00:00Z in epoch milliseconds.
     static let exampleMillis: Int64 = 1_492_081_200_000

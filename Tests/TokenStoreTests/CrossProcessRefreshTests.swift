@@ -10,7 +10,7 @@ private let env = ProcessInfo.processInfo.environment
 
 /// Three `orca-run tokens refresh` processes sharing one Redis and one simulator renew each login exactly once.
 @Suite(
-    "Token refresh across processes (orca-run binary, real Redis, simulator)", .timeLimit(.minutes(2)),
+    "Token refresh across processes (orca-run binary, real Redis, simulator)", .timeLimit(.minutes(10)),
     .enabled(
         if: env["ORCA_TEST_REDIS_URL"] != nil,
         "set ORCA_TEST_REDIS_URL (scripts/test.sh does) to run against a real Redis"))

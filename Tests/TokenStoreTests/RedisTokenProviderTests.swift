@@ -7,7 +7,7 @@ import TokenStore
 private let env = ProcessInfo.processInfo.environment
 
 @Suite(
-    "Redis token provider (real Redis)", .timeLimit(.minutes(1)),
+    "Redis token provider (real Redis)", .timeLimit(.minutes(10)),
     .enabled(
         if: env["ORCA_TEST_REDIS_URL"] != nil,
         "set ORCA_TEST_REDIS_URL (scripts/test.sh does) to run against a real Redis"))

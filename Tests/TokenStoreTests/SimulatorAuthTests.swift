@@ -5,7 +5,7 @@ import TokenStore
 import TradovateSimulator
 
 /// The auth client and the refresher against the Tradovate simulator over real loopback HTTP.
-@Suite("Tradovate auth against the simulator", .timeLimit(.minutes(1)))
+@Suite("Tradovate auth against the simulator", .timeLimit(.minutes(10)))
 struct SimulatorAuthTests {
     static func logins(_ count: Int = 1) -> [SimulatorLogin] {
         (0..<count).map {

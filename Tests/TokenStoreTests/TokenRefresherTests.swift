@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import TokenStore
 
-@Suite("TokenRefresher (scripted auth, manual clock)", .timeLimit(.minutes(1)))
+@Suite("TokenRefresher (scripted auth, manual clock)", .timeLimit(.minutes(10)))
 struct TokenRefresherTests {
     let start = Date(timeIntervalSince1970: 1_795_000_000)
 

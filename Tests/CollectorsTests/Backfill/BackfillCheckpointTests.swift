@@ -6,7 +6,7 @@ import TradovateSimulator
 
 @testable import Collectors
 
-@Suite("Backfill checkpoints: resume after cancellation, mismatch, extension, lock", .timeLimit(.minutes(5)))
+@Suite("Backfill checkpoints: resume after cancellation, mismatch, extension, lock", .timeLimit(.minutes(10)))
 struct BackfillCheckpointTests {
     static let range = BackfillFixture.date("2025-12-01T00:00:00Z")..<BackfillFixture.date("2025-12-29T00:00:00Z")
     static let nq5 = Series(.nq, .fiveMinutes)

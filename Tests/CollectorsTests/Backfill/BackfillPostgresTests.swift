@@ -11,7 +11,7 @@ import TradovateSimulator
     "Backfill into PostgreSQL: exactly once after a cancelled run and a resume",
     .enabled(
         if: sinkTestDatabaseURL != nil, "set ORCA_TEST_DATABASE_URL (scripts/test.sh does) to run against PostgreSQL"),
-    .timeLimit(.minutes(5)))
+    .timeLimit(.minutes(10)))
 struct BackfillPostgresTests {
     static let range = BackfillFixture.date("2025-11-24T00:00:00Z")..<BackfillFixture.date("2025-12-22T00:00:00Z")
 

@@ -6,7 +6,7 @@ import Testing
 
 @testable import Collectors
 
-@Suite("Backfill progress: rate, ETA, renderer, writer, summary table", .timeLimit(.minutes(2)))
+@Suite("Backfill progress: rate, ETA, renderer, writer, summary table", .timeLimit(.minutes(10)))
 struct BackfillProgressTests {
     static let t0 = Date(timeIntervalSince1970: 1_764_547_200)
 

@@ -6,7 +6,7 @@ import TradovateSimulator
 
 @testable import Collectors
 
-@Suite("Backfill: chunks, completeness, concurrency, retries, failures", .timeLimit(.minutes(5)))
+@Suite("Backfill: chunks, completeness, concurrency, retries, failures", .timeLimit(.minutes(10)))
 struct BackfillTests {
     static let december = BackfillFixture.date("2025-12-01T00:00:00Z")..<BackfillFixture.date("2026-01-01T00:00:00Z")
     static let nq5 = Series(.nq, .fiveMinutes)

@@ -7,7 +7,7 @@ import Testing
 import TradovateSimulator
 
 /// Outages, retries, confirmed-empty bars, restarts and revisions.
-@Suite("Collector heal", .timeLimit(.minutes(3)))
+@Suite("Collector heal", .timeLimit(.minutes(10)))
 struct CollectorHealTests {
     let market = SimulatedMarket(seed: 7)
 

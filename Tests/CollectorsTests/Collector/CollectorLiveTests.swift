@@ -7,7 +7,7 @@ import Testing
 import TradovateSimulator
 
 /// Closing rules, provisional writes, derived-bar checks, cron mode and the ledger file.
-@Suite("Collector live", .timeLimit(.minutes(3)))
+@Suite("Collector live", .timeLimit(.minutes(10)))
 struct CollectorLiveTests {
     let market = SimulatedMarket(seed: 11)
 

@@ -8,7 +8,7 @@ import Testing
 import TradovateSimulator
 
 /// Subscriptions around a contract roll.
-@Suite("Collector roll", .timeLimit(.minutes(3)))
+@Suite("Collector roll", .timeLimit(.minutes(10)))
 struct CollectorRollTests {
     @Test("the next contract is subscribed before the roll, the old one dropped after it; only the front month counts")
     func rollSubscriptions() async throws {
@@ -61,7 +61,7 @@ struct CollectorRollTests {
 }
 
 /// The collector as a ServiceLifecycle service, and its event stream.
-@Suite("Collector service", .timeLimit(.minutes(3)))
+@Suite("Collector service", .timeLimit(.minutes(10)))
 struct CollectorServiceTests {
     @Test("graceful shutdown of a ServiceGroup ends run(), the subscriptions and the event stream")
     func gracefulShutdown() async throws {

@@ -7,7 +7,7 @@ import Testing
 import TradovateSimulator
 
 /// One simulated trading week with a contract roll, all 16 default series, live bars from a broker-like driver.
-@Suite("Collector week", .timeLimit(.minutes(5)))
+@Suite("Collector week", .timeLimit(.minutes(10)))
 struct CollectorWeekTests {
     @Test("a week with the December roll: every expected bar once, final values, no gap at the roll")
     func week() async throws {

@@ -21,7 +21,7 @@ private let startCommand = environment["ORCA_TEST_PG_START"]
 struct PostgresOutageTests {
     @Test(
         "stopped for 30 s during a stream of writes, then started: every bar is stored exactly once",
-        .timeLimit(.minutes(3)))
+        .timeLimit(.minutes(10)))
     func outage() async throws {
         let url = faultURL ?? ""
         let schema = uniqueSchema()

@@ -40,7 +40,7 @@ enum RollDays {
             + Week.starts(Week.nq5, "2025-12-10T23:00:00Z", through: "2025-12-11T00:55:00Z"))
 }
 
-@Suite("Verifier: repair", .timeLimit(.minutes(5)))
+@Suite("Verifier: repair", .timeLimit(.minutes(10)))
 struct RepairTests {
     @Test("the simulated broker has every expected bar of the two days (the fixture is sound)")
     func fixture() async throws {

@@ -5,7 +5,7 @@ import Testing
 @testable import Collectors
 @testable import PostgresSink
 
-@Suite("Verifier: renderers", .timeLimit(.minutes(2)))
+@Suite("Verifier: renderers", .timeLimit(.minutes(10)))
 struct VerificationRenderingTests {
     /// NQ 5min with 12 single-bar holes, a duplicate, a forming-only bar and an unexpected bar; ES 15min complete;
     /// MES 5min unreadable.

@@ -58,7 +58,7 @@ enum StorageScenario {
     }
 }
 
-@Suite("Verifier: file sink", .timeLimit(.minutes(5)))
+@Suite("Verifier: file sink", .timeLimit(.minutes(10)))
 struct VerifierFileTests {
     @Test(
         "CSV and JSON Lines, through the sink and through the lock-free reader",
@@ -118,7 +118,7 @@ struct VerifierFileTests {
 
 @Suite(
     "Verifier: PostgreSQL",
-    .timeLimit(.minutes(5)),
+    .timeLimit(.minutes(10)),
     .enabled(
         if: sinkTestDatabaseURL != nil, "set ORCA_TEST_DATABASE_URL (scripts/test.sh does) to run against PostgreSQL"))
 struct VerifierPostgresTests {
@@ -146,7 +146,7 @@ struct VerifierPostgresTests {
     }
 }
 
-@Suite("Verifier: PostgreSQL unreachable", .timeLimit(.minutes(2)))
+@Suite("Verifier: PostgreSQL unreachable", .timeLimit(.minutes(10)))
 struct VerifierPostgresOfflineTests {
     @Test("an unreachable server: exit 2 with a message, no password")
     func unreachable() async throws {

@@ -4,7 +4,7 @@ import Testing
 
 @testable import Collectors
 
-@Suite("Verifier: memory sink", .timeLimit(.minutes(5)))
+@Suite("Verifier: memory sink", .timeLimit(.minutes(10)))
 struct VerifierTests {
     @Test("a complete week is complete, exit 0")
     func completeWeek() async throws {

@@ -3,7 +3,7 @@ import OrcaTestSupport
 import Testing
 
 /// The built `orca-run` binary: the embedded default, `/health` and `/metrics` during a run, graceful SIGTERM.
-@Suite("orca-run run (binary, embedded default)", .serialized, .timeLimit(.minutes(5)))
+@Suite("orca-run run (binary, embedded default)", .serialized, .timeLimit(.minutes(10)))
 struct DaemonCLITests {
     @Test("with no configuration: bars within a minute in ./orca-data, /health and /metrics answer, SIGTERM exits 0")
     func embeddedDefault() async throws {

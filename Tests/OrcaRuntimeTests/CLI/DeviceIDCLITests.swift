@@ -5,7 +5,7 @@ import TradovateSimulator
 
 /// `orca-run tokens refresh --config X` and `orca-run run --config X` log in with one device id: both build their
 /// token parts through `OrcaConfiguration.makeTokenComponents`, which keeps it at `<stateDirectory>/device-id`.
-@Suite("device id shared by every command (binary)", .serialized, .timeLimit(.minutes(5)))
+@Suite("device id shared by every command (binary)", .serialized, .timeLimit(.minutes(10)))
 struct DeviceIDCLITests {
     @Test("tokens refresh and run with the same --config present the same deviceId; a legacy file is migrated")
     func sameDeviceID() async throws {

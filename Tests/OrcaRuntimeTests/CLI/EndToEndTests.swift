@@ -10,7 +10,7 @@ private let redisCAFile = ProcessInfo.processInfo.environment["ORCA_TEST_REDIS_C
 /// and a real PostgreSQL, at 60× speed across the NQZ5 → NQH6 roll; then `orca-run verify` finds nothing missing and
 /// nothing duplicated in all 16 series, and `orca-run health` reads the token from Redis.
 @Suite(
-    "End to end: orca-run run + simulate process + Redis TLS + PostgreSQL", .serialized, .timeLimit(.minutes(6)),
+    "End to end: orca-run run + simulate process + Redis TLS + PostgreSQL", .serialized, .timeLimit(.minutes(10)),
     .enabled(
         if: databaseURL != nil && redisTLSURL != nil && redisCAFile != nil,
         "set ORCA_TEST_DATABASE_URL, ORCA_TEST_REDIS_TLS_URL and ORCA_TEST_REDIS_CA_FILE (scripts/test.sh does)"))

@@ -9,7 +9,7 @@ private let redisCAFile = ProcessInfo.processInfo.environment["ORCA_TEST_REDIS_C
 /// `orca-run health`, `verify` (with `--repair`) and `backfill` (killed with SIGKILL, then resumed) as a user runs
 /// them: the built binary, the embedded simulator pinned to a known market instant, a real PostgreSQL and Redis (TLS).
 @Suite(
-    "orca-run health, verify, backfill (binary, PostgreSQL, Redis TLS)", .serialized, .timeLimit(.minutes(6)),
+    "orca-run health, verify, backfill (binary, PostgreSQL, Redis TLS)", .serialized, .timeLimit(.minutes(10)),
     .enabled(
         if: databaseURL != nil && redisTLSURL != nil && redisCAFile != nil,
         "set ORCA_TEST_DATABASE_URL, ORCA_TEST_REDIS_TLS_URL and ORCA_TEST_REDIS_CA_FILE (scripts/test.sh does)"))

@@ -8,7 +8,7 @@ import TokenStore
 private let env = ProcessInfo.processInfo.environment
 
 /// The built `orca-run schedule`: the plan from the shared configuration, `--json`, `--pg-cron`, exit codes.
-@Suite("orca-run schedule (binary)", .timeLimit(.minutes(3)))
+@Suite("orca-run schedule (binary)", .timeLimit(.minutes(10)))
 struct ScheduleCLITests {
     @Test("the default plan: 16 series, in-memory tokens, the demo login at start; nothing written")
     func defaultPlan() async throws {

@@ -3,7 +3,7 @@ import Foundation
 import OrcaRuntime
 import Testing
 
-@Suite("Configuration: defaults, precedence, compatibility variables", .timeLimit(.minutes(2)))
+@Suite("Configuration: defaults, precedence, compatibility variables", .timeLimit(.minutes(10)))
 struct ConfigurationLoadingTests {
     @Test("No file, no environment: the simulator, in-memory tokens, CSV files, NQ MNQ ES MES × 5 15 30 60")
     func defaults() async throws {

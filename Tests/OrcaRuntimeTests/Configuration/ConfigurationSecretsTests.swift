@@ -2,7 +2,7 @@ import Foundation
 import OrcaRuntime
 import Testing
 
-@Suite("Configuration: secrets and the example file", .timeLimit(.minutes(2)))
+@Suite("Configuration: secrets and the example file", .timeLimit(.minutes(10)))
 struct ConfigurationSecretsTests {
     @Test("Passwords, API secrets and URL passwords never appear in descriptions or errors")
     func secretsAbsent() async throws {

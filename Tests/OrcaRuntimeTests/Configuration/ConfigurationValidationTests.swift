@@ -2,7 +2,7 @@ import Foundation
 import OrcaRuntime
 import Testing
 
-@Suite("Configuration: validation errors name the key, the problem and the fix", .timeLimit(.minutes(2)))
+@Suite("Configuration: validation errors name the key, the problem and the fix", .timeLimit(.minutes(10)))
 struct ConfigurationValidationTests {
     /// A bad value set by an environment variable, and what the error must say.
     struct Case: Sendable, CustomTestStringConvertible {
@@ -301,7 +301,7 @@ struct ConfigurationValidationTests {
     }
 }
 
-@Suite("Configuration: unknown ORCA_ variables are reported for warnings", .timeLimit(.minutes(1)))
+@Suite("Configuration: unknown ORCA_ variables are reported for warnings", .timeLimit(.minutes(10)))
 struct ConfigurationEnvironmentWarningTests {
     @Test func unknownVariables() {
         let unknown = OrcaConfiguration.unknownEnvironmentVariables(in: [

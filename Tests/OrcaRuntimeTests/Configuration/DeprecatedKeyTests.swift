@@ -3,7 +3,7 @@ import OrcaRuntime
 import Testing
 
 /// The keys renamed in 0.3 still work under their old names and variables, with one start-up notice each.
-@Suite("Configuration: deprecated keys", .timeLimit(.minutes(1)))
+@Suite("Configuration: deprecated keys", .timeLimit(.minutes(10)))
 struct DeprecatedKeyTests {
     @Test("an old variable sets the new key and leaves a deprecation notice naming the replacement")
     func oldVariable() async throws {

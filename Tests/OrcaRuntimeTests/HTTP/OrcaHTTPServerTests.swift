@@ -16,7 +16,7 @@ final class ReportBox: Sendable {
     }
 }
 
-@Suite("HTTP endpoint over loopback (libcurl client)", .timeLimit(.minutes(2)))
+@Suite("HTTP endpoint over loopback (libcurl client)", .timeLimit(.minutes(10)))
 struct OrcaHTTPServerTests {
     let checkedAt = Date(timeIntervalSince1970: 1_795_000_000)
     let client = CurlHTTPClient(configuration: .init(connectTimeout: .seconds(10), timeout: .seconds(30)))

@@ -25,7 +25,7 @@ private struct RedisDown: Error, CustomStringConvertible {
     var description: String { "Redis at 127.0.0.1:1: connection refused" }
 }
 
-@Suite("Health checker: staged situations", .timeLimit(.minutes(2)))
+@Suite("Health checker: staged situations", .timeLimit(.minutes(10)))
 struct HealthCheckerTests {
     /// Wednesday 2026-11-18, 10:02:30 New York: the market is open.
     let weekday = instant("2026-11-18T15:02:30Z")

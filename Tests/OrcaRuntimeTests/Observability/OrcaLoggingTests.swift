@@ -4,7 +4,7 @@ import Logging
 import OrcaRuntime
 import Testing
 
-@Suite("Orca logging: formats, levels, redaction", .timeLimit(.minutes(1)))
+@Suite("Orca logging: formats, levels, redaction", .timeLimit(.minutes(10)))
 struct OrcaLoggingTests {
     let collector = LineCollector()
     let clock = ManualWallClock(now: instant("2026-11-29T08:00:00.123Z"))

@@ -3,7 +3,7 @@ import Foundation
 import OrcaRuntime
 import Testing
 
-@Suite("Orca metrics: names, Prometheus rendering, poller", .timeLimit(.minutes(2)))
+@Suite("Orca metrics: names, Prometheus rendering, poller", .timeLimit(.minutes(10)))
 struct OrcaMetricsTests {
     let nq5 = Series(.nq, .fiveMinutes)
     let es60 = Series(.es, .oneHour)

@@ -4,7 +4,7 @@ import OrcaRuntime
 import Testing
 
 /// The plan's table and JSON, and the `--pg-cron` explanations.
-@Suite("Schedule plan rendering and cron explanations", .timeLimit(.minutes(2)))
+@Suite("Schedule plan rendering and cron explanations", .timeLimit(.minutes(10)))
 struct SchedulePlanRenderingTests {
     static let redisPlan = SchedulePlan.make(
         at: instant("2026-11-27T17:50:00Z"), series: [Series(.nq, .thirtyMinutes), Series(.es, .fiveMinutes)],

@@ -4,7 +4,7 @@ import OrcaRuntime
 import Testing
 
 /// The plan builder: bar closes on the CME calendar, contracts and rolls, collection mode, token renewals.
-@Suite("Schedule plan builder", .timeLimit(.minutes(2)))
+@Suite("Schedule plan builder", .timeLimit(.minutes(10)))
 struct SchedulePlanTests {
     // MARK: Bar closes
 
