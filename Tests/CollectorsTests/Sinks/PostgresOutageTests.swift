@@ -63,10 +63,14 @@ struct PostgresOutageTests {
 
         #expect(try await ChildProcess.shell(stopCommand ?? "false") == 0, "the stop command failed")
         started = false
+        // At least 30 s and at least 120 ticks (240 bars): a loaded machine that oversleeps still queues enough to
+        // spill.
         let outageEnd = clock.now + .seconds(30)
         var deepest = 0
         var spilled = 0
-        while clock.now < outageEnd {
+        var ticks = 0
+        while clock.now < outageEnd || ticks < 120 {
+            ticks += 1
             try await tick()
             let stats = await buffer.stats
             deepest = max(deepest, stats.pendingCandles)
