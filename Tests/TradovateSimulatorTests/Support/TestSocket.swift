@@ -103,7 +103,7 @@ final class TestSocket: Sendable {
     }
 
     /// The next frame, or `nil` when the connection closed.
-    func nextFrame(timeout: Duration = .seconds(10)) async throws -> String? {
+    func nextFrame(timeout: Duration = .seconds(60)) async throws -> String? {
         let deadline = ContinuousClock.now + timeout
         while true {
             let (frame, closed) = state.withLock { state -> (String?, Bool) in
@@ -139,7 +139,7 @@ final class TestSocket: Sendable {
 
     /// Reads frames until one satisfies `predicate`; returns every frame read, the matching one last.
     func frames(
-        until predicate: (SimFrame) -> Bool, timeout: Duration = .seconds(10)
+        until predicate: (SimFrame) -> Bool, timeout: Duration = .seconds(60)
     ) async throws -> [SimFrame] {
         var seen: [SimFrame] = []
         while true {
@@ -155,7 +155,7 @@ final class TestSocket: Sendable {
     /// Reads messages (elements of `a[...]` frames) until one satisfies `predicate`; returns all, matching last.
     /// Messages after the matching one in the same frame are kept for the next call.
     func messages(
-        until predicate: (JSON) -> Bool, timeout: Duration = .seconds(10)
+        until predicate: (JSON) -> Bool, timeout: Duration = .seconds(60)
     ) async throws -> [JSON] {
         var seen: [JSON] = []
         while true {
@@ -181,7 +181,7 @@ final class TestSocket: Sendable {
     }
 
     /// Waits for the connection to end; returns the frames received meanwhile.
-    func waitForClose(timeout: Duration = .seconds(10)) async throws -> [SimFrame] {
+    func waitForClose(timeout: Duration = .seconds(60)) async throws -> [SimFrame] {
         var seen: [SimFrame] = []
         while let text = try await nextFrame(timeout: timeout) { seen.append(SimFrame(text)) }
         return seen
