@@ -98,12 +98,3 @@ extension Array where Element: Sendable {
     }
 }
 
-/// Runs `body` on a new thread (not Swift's cooperative pool, which has as many threads as cores and must not be
-/// blocked by `waitpid` or blocking sockets in tests).
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(with: Result { try body() })
-        }
-    }
-}

@@ -144,6 +144,131 @@ struct RedisTokenProviderTests {
         #expect(caError?.description.contains("/nonexistent/ca.pem") == true)
     }
 
+    @Test("reconcile writes again exactly the lost or foreign keys, with the token's TTL, and defers to a newer token")
+    func reconcile() async throws {
+        let redis = try provider()
+        let raw = try RedisClient(url: env["ORCA_TEST_REDIS_URL"]!)
+        let legacy = redis.configuration.legacyPrefix
+        let orca = redis.configuration.prefix
+        let token = token(login: "APEX_R", lifetime: 4000)
+        try await redis.store(token, aliases: ["PA1", "PA2"])
+        #expect(try await redis.reconcile(token, aliases: ["PA1", "PA2"]) == .intact)
+
+        // Lost: one alias key and the record; foreign: another alias holds an old value (written by hand).
+        _ = try await raw.command("DEL", legacy + "PA1", orca + "token:APEX_R")
+        _ = try await raw.command("SET", legacy + "PA2", "old-hand-written-value")
+        let before = Date()
+        let outcome = try await redis.reconcile(token, aliases: ["PA1", "PA2"])
+        guard case .restored(let keys) = outcome else {
+            Issue.record("expected restored, got \(outcome)")
+            return
+        }
+        #expect(Set(keys) == [legacy + "PA1", legacy + "PA2", orca + "token:APEX_R"])
+        for account in ["APEX_R", "PA1", "PA2"] {
+            #expect(try await raw.command("GET", legacy + account).stringValue == token.accessToken)
+            #expect(try await redis.token(for: account) == token)
+        }
+        // The rewritten keys expire with the token: written after `before`, so no later than its time left then.
+        for key in [legacy + "PA1", legacy + "PA2", orca + "token:APEX_R"] {
+            let ttl = Double(try #require(try await raw.command("TTL", key).integerValue))
+            #expect(ttl <= token.secondsLeft(at: before) + 1)
+            #expect(ttl >= token.secondsLeft(at: Date()) - 1)
+        }
+        #expect(try await redis.reconcile(token, aliases: ["PA1", "PA2"]) == .intact)
+
+        // Everything gone (FLUSHALL-like): every key of the login comes back.
+        _ = try await raw.command(
+            "DEL", legacy + "APEX_R", legacy + "PA1", legacy + "PA2", orca + "account:APEX_R", orca + "account:PA1",
+            orca + "account:PA2", orca + "token:APEX_R")
+        guard case .restored(let all) = try await redis.reconcile(token, aliases: ["PA1", "PA2"]) else {
+            Issue.record("expected restored")
+            return
+        }
+        #expect(all.count == 7)
+
+        // Another process renewed: its newer token is returned and nothing is overwritten.
+        let renewed = self.token(login: "APEX_R", lifetime: 5000)
+        try await redis.store(renewed, aliases: ["PA1", "PA2"])
+        #expect(try await redis.reconcile(token, aliases: ["PA1", "PA2"]) == .newer(renewed))
+        #expect(try await raw.command("GET", legacy + "PA1").stringValue == renewed.accessToken)
+
+        // An older token in the store (an earlier run's) is replaced by the one held.
+        let older = self.token(login: "APEX_O", lifetime: 100)
+        let held = self.token(login: "APEX_O", lifetime: 4000)
+        try await redis.store(older, aliases: [])
+        guard case .restored(let replaced) = try await redis.reconcile(held, aliases: []) else {
+            Issue.record("expected restored")
+            return
+        }
+        #expect(Set(replaced) == [legacy + "APEX_O", orca + "token:APEX_O"])
+        #expect(try await redis.token(for: "APEX_O") == held)
+
+        let error = await #expect(throws: TokenStoreError.self) {
+            try await redis.reconcile(self.token(login: "APEX_X", lifetime: -1), aliases: [])
+        }
+        #expect(error?.code == .tokenExpired)
+    }
+
+    @Test(
+        "a refresher restores its keys after FLUSHALL and after Redis restarts empty, without a login or renewal",
+        .enabled(if: env["ORCA_TEST_REDIS_SERVER"] != nil, "set ORCA_TEST_REDIS_SERVER to a redis-server binary"))
+    func refresherRestoresLostKeys() async throws {
+        let server = try OwnRedisServer(binary: env["ORCA_TEST_REDIS_SERVER"]!)
+        defer { server.stop() }
+        try await onThread { try server.start() }
+        let url = RedisURL(host: "127.0.0.1", port: server.port)
+        let redis = RedisTokenProvider(configuration: .init(url: url, connectTimeout: .seconds(2)))
+        let raw = RedisClient(url: url)
+        let clock = SystemWallClock()
+        let auth = ScriptedAuth(clock: clock)
+        let login = fakeCredentials(aliases: ["PA-R1"])
+        let logs = CapturedLogs()
+        let refresher = TokenRefresher(
+            logins: [login], auth: auth, store: redis, locks: redis,
+            configuration: .init(reconcileInterval: .seconds(1), reconcileRetryInterval: .milliseconds(200)),
+            clock: clock, logger: logs.logger())
+        let service = Task { try await refresher.run() }
+        defer { service.cancel() }
+        let token = try await refresher.token(for: login.name)
+        let keys = ["token:\(login.name)", "token:PA-R1", "orca:token:\(login.name)"]
+
+        /// Polls until every key holds what it should, for at most 60 s (a loaded machine, not the expected time).
+        func restored() async throws -> Bool {
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                let present = try? await [raw.command("GET", keys[0]), raw.command("GET", keys[1])]
+                if present?.allSatisfy({ $0.stringValue == token.accessToken }) == true,
+                    (try? await raw.command("EXISTS", keys[2]).integerValue) == 1
+                {
+                    return true
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return false
+        }
+
+        _ = try await raw.command("FLUSHALL")
+        #expect(try await restored())
+        let afterFlush = await refresher.statistics.keysRestored
+        #expect(afterFlush >= 5)  // token: ×2, orca:account: ×2, orca:token:
+
+        try await onThread {
+            server.stop()
+            try server.start()  // --save "": it comes back empty
+        }
+        #expect(try await restored())
+        let statistics = await refresher.statistics
+        #expect(statistics.keysRestored >= afterFlush + 5)
+        #expect(statistics.lastRestoration[login.name]?.keys.contains(keys[1]) == true)
+        #expect(statistics.storeReachable == true)
+        // Restored from memory: no new login, no renewal.
+        #expect(await auth.loginCalls == 1)
+        #expect(await auth.renewCalls == 0)
+        #expect(logs.all.contains { $0.contains("written again from the token held in memory") })
+        // Key names are logged, never the token.
+        #expect(!logs.all.contains { $0.contains(token.accessToken) || $0.contains(token.marketDataToken) })
+    }
+
     @Test(
         "Redis down at start, then started, then restarted mid-run: the provider reconnects",
         .enabled(if: env["ORCA_TEST_REDIS_SERVER"] != nil, "set ORCA_TEST_REDIS_SERVER to a redis-server binary"))
@@ -166,67 +291,5 @@ struct RedisTokenProviderTests {
         _ = try? await redis.token(for: "R1")
         try await redis.store(token, aliases: [])
         #expect(try await redis.token(for: "R1") == token)
-    }
-}
-
-/// A redis-server process of the test's own, on a fixed free port, that can be stopped and started again.
-///
-/// Spawned with `posix_spawn` and reaped with `waitpid` (Foundation's `Process.waitUntilExit` busy-spins on Linux when
-/// called off the main thread).
-final class OwnRedisServer: @unchecked Sendable {
-    let binary: String
-    let port: Int
-    private var pid: pid_t = 0
-
-    init(binary: String) throws {
-        self.binary = binary
-        self.port = try OwnRedisServer.freePort()
-    }
-
-    func start() throws {
-        let arguments = [
-            binary, "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--logfile", "/dev/null",
-        ]
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var child: pid_t = 0
-        let rc = posix_spawn(&child, binary, nil, nil, &argv, environ)
-        guard rc == 0 else { throw TokenStoreError(.storageUnavailable, "cannot spawn redis-server (\(rc))") }
-        pid = child
-        for _ in 0..<200 {
-            if let client = try? RedisConnection(url: RedisURL(host: "127.0.0.1", port: port)),
-                (try? client.command("PING")) == .status("PONG")
-            {
-                return
-            }
-            usleep(25_000)
-        }
-        throw TokenStoreError(.storageUnavailable, "redis-server did not start on \(port)")
-    }
-
-    func stop() {
-        guard pid > 0 else { return }
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        pid = 0
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

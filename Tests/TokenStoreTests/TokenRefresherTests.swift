@@ -9,7 +9,9 @@ struct TokenRefresherTests {
 
     func make(
         _ credentials: [TradovateCredentials], clock: ManualWallClock, auth: ScriptedAuth,
-        store: (any TokenProvider)? = nil, configuration: TokenRefresher.Configuration = .init(),
+        store: (any TokenProvider)? = nil,
+        // These tests follow one deadline at a time: the periodic key check is off unless a test turns it on.
+        configuration: TokenRefresher.Configuration = .init(reconcileInterval: nil),
         logs: CapturedLogs? = nil
     ) -> (TokenRefresher, any TokenProvider) {
         let store = store ?? InMemoryTokenProvider(clock: clock)
@@ -159,7 +161,7 @@ struct TokenRefresherTests {
         let auth = ScriptedAuth(clock: clock)
         let login = fakeCredentials()
         let (refresher, _) = make(
-            [login], clock: clock, auth: auth, configuration: .init(maximumRenewalsPerHour: 2))
+            [login], clock: clock, auth: auth, configuration: .init(maximumRenewalsPerHour: 2, reconcileInterval: nil))
         _ = try await refresher.token(for: login.name)
         _ = try await refresher.refreshNow(login.name)
         clock.advance(by: 1)
@@ -253,6 +255,67 @@ struct TokenRefresherTests {
         try await service.value
     }
 
+    @Test("lost keys are written again at the next check; a failing store is retried every second and logged once")
+    func reconcileLostKeys() async throws {
+        let clock = ManualWallClock(now: start)
+        let auth = ScriptedAuth(clock: clock)
+        let login = fakeCredentials(aliases: ["PA-9"])
+        let flaky = FlakyStore(clock: clock)
+        let logs = CapturedLogs()
+        let (refresher, _) = make(
+            [login], clock: clock, auth: auth, store: flaky, configuration: .init(), logs: logs)
+        let service = Task { try await refresher.run() }
+        await clock.waitForSleepers(1)  // logged in; the next check is 10 s away
+        let token = try #require(await refresher.cachedToken(for: login.name))
+        #expect(clock.nextDeadline == clock.now().addingTimeInterval(10))
+
+        await flaky.wipe()  // the store lost everything (Redis restarted empty)
+        #expect(await flaky.peek("PA-9") == nil)
+        clock.advanceToNextDeadline()
+        await clock.waitForSleepers(1)
+        #expect(await flaky.peek(login.name) == token)
+        #expect(await flaky.peek("PA-9") == token)
+        var statistics = await refresher.statistics
+        #expect(statistics.keysRestored == 2)
+        #expect(statistics.lastRestoration[login.name]?.at == clock.now())
+        #expect(statistics.lastRestoration[login.name]?.keys.sorted() == ["PA-9", login.name].sorted())
+
+        // Down: retried every second, one warning for the whole outage; back: restored at once.
+        await flaky.setDown(true)
+        await flaky.wipe()
+        for _ in 0..<5 {
+            clock.advanceToNextDeadline()
+            await clock.waitForSleepers(1)
+        }
+        #expect(clock.nextDeadline == clock.now().addingTimeInterval(1))
+        #expect(logs.all.filter { $0.contains("its keys are checked again every second") }.count == 1)
+        #expect(await refresher.statistics.storeReachable == false)
+        await flaky.setDown(false)
+        clock.advanceToNextDeadline()
+        await clock.waitForSleepers(1)
+        #expect(await flaky.peek("PA-9") == token)
+        statistics = await refresher.statistics
+        #expect(statistics.keysRestored == 4)
+        #expect(statistics.storeReachable == true)
+        #expect(clock.nextDeadline == clock.now().addingTimeInterval(10))
+
+        // A newer token in the store (another process renewed) is adopted, not overwritten.
+        let newer = Token(
+            accessToken: "fake-newer-\(UUID().uuidString)", marketDataToken: "fake-md-\(UUID().uuidString)",
+            expirationTime: token.expirationTime.addingTimeInterval(600), userID: 42, login: login.name,
+            issuedAt: clock.now())
+        try await flaky.store(newer, aliases: ["PA-9"])
+        clock.advanceToNextDeadline()
+        await clock.waitForSleepers(1)
+        #expect(await refresher.cachedToken(for: login.name) == newer)
+        #expect(await flaky.peek(login.name) == newer)
+        #expect(await refresher.statistics.keysRestored == 4)
+        #expect(await auth.loginCalls == 1)
+        #expect(await auth.renewCalls == 0)
+        service.cancel()
+        try await service.value
+    }
+
     @Test("no secret appears in any log line or error text, even on failures")
     func noSecretsInLogs() async throws {
         let clock = ManualWallClock(now: start)
@@ -285,12 +348,18 @@ struct TokenRefresherTests {
 
 /// A store that can be switched off, to exercise the refresher's storage fallback.
 actor FlakyStore: TokenProvider {
-    private let inner: any TokenProvider
+    private let clock: any WallClock
+    private var inner: any TokenProvider
     private var down = false
 
-    init(clock: any WallClock) { inner = InMemoryTokenProvider(clock: clock) }
+    init(clock: any WallClock) {
+        self.clock = clock
+        inner = InMemoryTokenProvider(clock: clock)
+    }
 
     func setDown(_ value: Bool) { down = value }
+    /// Forgets every token, as a Redis restarted without persistence does.
+    func wipe() { inner = InMemoryTokenProvider(clock: clock) }
     func peek(_ account: String) async -> Token? { try? await inner.token(for: account) }
 
     func token(for account: String) async throws -> Token? {

@@ -87,8 +87,9 @@ write_postgres_control_scripts() {
             --wait --timeout=60 -o "$options" start
     } >"$base/start.sh"
     chmod 755 "$base/stop.sh" "$base/start.sh"
-    PG_STOP_COMMAND="bash $(printf '%q' "$base/stop.sh") >/dev/null"
-    PG_START_COMMAND="bash $(printf '%q' "$base/start.sh") >/dev/null"
+    # Their output goes to restart.log beside postgres.log; a test that sees a command fail shows both.
+    PG_STOP_COMMAND="bash $(printf '%q' "$base/stop.sh") >>$(printf '%q' "$base/restart.log") 2>&1"
+    PG_START_COMMAND="bash $(printf '%q' "$base/start.sh") >>$(printf '%q' "$base/restart.log") 2>&1"
 }
 
 start_postgres() {

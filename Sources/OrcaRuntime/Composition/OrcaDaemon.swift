@@ -97,7 +97,7 @@ public struct OrcaDaemon: Sendable {
                     let collected = await collector.statistics
                     let md = client.statistics
                     return MetricsSample(
-                        tokens: .init(renewals: tokens.renewals, logins: tokens.logins, failures: tokens.failures),
+                        tokens: .init(tokens),
                         buffer: .init(
                             pendingCandles: buffer.pendingCandles, spilledCandles: buffer.spilledCandles,
                             spillBytes: buffer.spillBytes, failedWrites: buffer.failedWrites),

@@ -59,7 +59,8 @@ extension OrcaConfiguration {
             configuration: tradovate.authClientConfiguration(restURL: restURL, deviceID: device.id), clock: clock,
             logger: Logger(label: "orca.tokens.auth"))
         let refresher = TokenRefresher(
-            logins: logins, auth: auth, store: store, locks: redis, clock: clock,
+            logins: logins, auth: auth, store: store, locks: redis,
+            configuration: TokenRefresher.Configuration(reconcileInterval: self.redis.reconcileInterval), clock: clock,
             logger: Logger(label: "orca.tokens.refresher"))
         return TokenComponents(redis: redis, store: store, deviceID: device.id, refresher: refresher)
     }

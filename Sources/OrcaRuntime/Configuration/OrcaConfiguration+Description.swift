@@ -47,6 +47,7 @@ extension OrcaConfiguration {
             ("redis.url", redis.url.map { "\($0)" } ?? "- (tokens in memory)"),
             ("redis.tlsCAFile", text(redis.tlsCAFile)),
             ("redis.tlsServerName", text(redis.tlsServerName)),
+            ("redis.reconcileInterval", seconds(redis.reconcileInterval)),
             ("database.url", database.redactedURL ?? "- (bars in files)"),
             ("database.schema", database.schema),
             ("database.layout", database.layout.rawValue),

@@ -44,6 +44,7 @@ extension OrcaConfiguration {
         Key("redis.url", "ORCA_REDIS_URL", aliases: ["REDIS_URL"], secret: true),
         Key("redis.tlsCAFile", "ORCA_REDIS_TLS_CA_FILE"),
         Key("redis.tlsServerName", "ORCA_REDIS_TLS_SERVER_NAME"),
+        Key("redis.reconcileInterval", "ORCA_REDIS_RECONCILE_INTERVAL"),
         Key("database.url", "ORCA_DATABASE_URL", aliases: ["DATABASE_URL"], secret: true),
         Key("database.schema", "ORCA_DATABASE_SCHEMA"),
         Key("database.layout", "ORCA_DATABASE_LAYOUT"),

@@ -276,6 +276,7 @@ private struct Loader {
             redis.tlsCAFile = path
         }
         redis.tlsServerName = try value("redis.tlsServerName")?.text
+        if let interval = try value("redis.reconcileInterval") { redis.reconcileInterval = try interval.duration() }
         return redis
     }
 

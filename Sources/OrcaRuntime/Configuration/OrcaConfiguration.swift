@@ -165,12 +165,19 @@ extension OrcaConfiguration {
         public var tlsCAFile: String?
         /// Server name to verify in the Redis TLS certificate (default: the URL's host).
         public var tlsServerName: String?
+        /// How often the daemon checks its token keys in Redis and writes lost ones again (default 10 s; see
+        /// `TokenStore.TokenRefresher.Configuration.reconcileInterval`).
+        public var reconcileInterval: Duration
 
         /// Creates the Redis section; default: no URL (in-memory tokens).
-        public init(url: RedisURL? = nil, tlsCAFile: String? = nil, tlsServerName: String? = nil) {
+        public init(
+            url: RedisURL? = nil, tlsCAFile: String? = nil, tlsServerName: String? = nil,
+            reconcileInterval: Duration = .seconds(10)
+        ) {
             self.url = url
             self.tlsCAFile = tlsCAFile
             self.tlsServerName = tlsServerName
+            self.reconcileInterval = reconcileInterval
         }
 
         /// The TLS options `TokenStore.RedisTokenProvider` takes.

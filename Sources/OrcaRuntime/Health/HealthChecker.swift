@@ -85,10 +85,18 @@ public struct HealthChecker: Sendable {
                 for entry in tokens where entry.status != .healthy {
                     state.degrade(tokenReason(entry))
                 }
+                var detail = "\(usable.count)/\(tokens.count) logins hold a usable token"
+                for entry in tokens {
+                    guard let at = entry.keysRestoredAt else { continue }
+                    // Not a fault of Orca's and nothing is lost: said, not degraded (the counter alerts).
+                    detail +=
+                        "; the token store lost \(entry.keysRestored ?? 0) keys of \(entry.login), restored at "
+                        + HealthText.instant(at, seconds: true)
+                }
                 state.components.append(
                     HealthReport.ComponentHealth(
                         name: "tokens", status: usable.isEmpty ? .down : tokens.map(\.status).max() ?? .healthy,
-                        reachable: true, detail: "\(usable.count)/\(tokens.count) logins hold a usable token"))
+                        reachable: true, detail: detail))
             } catch {
                 state.down("tokens cannot be read: \(error)")
                 state.components.append(
@@ -226,7 +234,8 @@ public struct HealthChecker: Sendable {
             }
         return HealthReport.TokenHealth(
             login: observation.login, status: status, secondsToExpiry: left, expiresAt: observation.expirationTime,
-            source: observation.source, lastError: observation.lastError)
+            source: observation.source, lastError: observation.lastError, keysRestoredAt: observation.keysRestoredAt,
+            keysRestored: observation.keysRestoredAt == nil ? nil : observation.keysRestored)
     }
 
     private func tokenReason(_ entry: HealthReport.TokenHealth) -> String {

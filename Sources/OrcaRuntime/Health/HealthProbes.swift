@@ -12,13 +12,22 @@ public struct TokenObservation: Sendable, Hashable {
     public var source: String?
     /// The last refresh error, when known (never a secret).
     public var lastError: String?
+    /// When the token store last lost keys of this login and the daemon wrote them again, and how many.
+    public var keysRestoredAt: Date?
+    /// How many keys that restoration wrote.
+    public var keysRestored: Int
 
     /// Creates an observation.
-    public init(login: String, expirationTime: Date?, source: String? = nil, lastError: String? = nil) {
+    public init(
+        login: String, expirationTime: Date?, source: String? = nil, lastError: String? = nil,
+        keysRestoredAt: Date? = nil, keysRestored: Int = 0
+    ) {
         self.login = login
         self.expirationTime = expirationTime
         self.source = source
         self.lastError = lastError
+        self.keysRestoredAt = keysRestoredAt
+        self.keysRestored = keysRestored
     }
 }
 
@@ -131,10 +140,12 @@ public struct HealthProbes: Sendable {
             for login in refresher.logins {
                 let token = await refresher.cachedToken(for: login)
                 let source = await refresher.source(of: login)
+                let restoration = statistics.lastRestoration[login]
                 result.append(
                     TokenObservation(
                         login: login, expirationTime: token?.expirationTime, source: source?.rawValue,
-                        lastError: statistics.lastError[login]))
+                        lastError: statistics.lastError[login], keysRestoredAt: restoration?.at,
+                        keysRestored: restoration?.keys.count ?? 0))
             }
             return result
         }
@@ -151,7 +162,10 @@ public struct HealthProbes: Sendable {
                 let token = try await provider.token(for: login)
                 result.append(
                     TokenObservation(
-                        login: login, expirationTime: token?.expirationTime, source: token.map { _ in "store" }))
+                        login: login, expirationTime: token?.expirationTime, source: token.map { _ in "store" },
+                        lastError: token == nil
+                            ? "none in the token store (a running daemon writes lost keys again within "
+                                + "redis.reconcileInterval, default 10 s)" : nil))
             }
             return result
         }

@@ -46,11 +46,15 @@ public struct HealthReport: Sendable, Hashable, Codable {
         public var source: String?
         /// The last refresh error for this login (never a secret).
         public var lastError: String?
+        /// When the token store (Redis) last lost keys of this login and the daemon wrote them again.
+        public var keysRestoredAt: Date?
+        /// How many keys that restoration wrote.
+        public var keysRestored: Int?
 
         /// Creates a token entry.
         public init(
             login: String, status: Status, secondsToExpiry: TimeInterval?, expiresAt: Date?, source: String?,
-            lastError: String?
+            lastError: String?, keysRestoredAt: Date? = nil, keysRestored: Int? = nil
         ) {
             self.login = login
             self.status = status
@@ -58,6 +62,8 @@ public struct HealthReport: Sendable, Hashable, Codable {
             self.expiresAt = expiresAt
             self.source = source
             self.lastError = lastError
+            self.keysRestoredAt = keysRestoredAt
+            self.keysRestored = keysRestored
         }
     }
 

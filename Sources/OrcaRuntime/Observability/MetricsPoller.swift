@@ -74,6 +74,7 @@ public actor MetricsPoller: Service {
             metrics.tokenRenewals(delta("renewals", tokens.renewals))
             metrics.tokenLogins(delta("logins", tokens.logins))
             metrics.tokenFailures(delta("token_failures", tokens.failures))
+            metrics.tokenKeysRestored(delta("token_keys_restored", tokens.keysRestored))
         }
         for (login, seconds) in sample.tokenExpiry {
             metrics.tokenExpiry(secondsLeft: seconds, login: login)

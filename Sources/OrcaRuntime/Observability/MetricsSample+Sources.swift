@@ -4,7 +4,9 @@ public import TokenStore
 extension MetricsSample.Tokens {
     /// The refresher's totals (`await refresher.statistics`).
     public init(_ statistics: TokenRefresher.Statistics) {
-        self.init(renewals: statistics.renewals, logins: statistics.logins, failures: statistics.failures)
+        self.init(
+            renewals: statistics.renewals, logins: statistics.logins, failures: statistics.failures,
+            keysRestored: statistics.keysRestored)
     }
 }
 

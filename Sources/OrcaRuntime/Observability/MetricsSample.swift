@@ -15,12 +15,15 @@ public struct MetricsSample: Sendable, Hashable {
         public var logins: Int
         /// Total failed refresh attempts.
         public var failures: Int
+        /// Total token keys the store had lost and that were written again from memory.
+        public var keysRestored: Int
 
         /// Creates a token snapshot.
-        public init(renewals: Int = 0, logins: Int = 0, failures: Int = 0) {
+        public init(renewals: Int = 0, logins: Int = 0, failures: Int = 0, keysRestored: Int = 0) {
             self.renewals = renewals
             self.logins = logins
             self.failures = failures
+            self.keysRestored = keysRestored
         }
     }
 

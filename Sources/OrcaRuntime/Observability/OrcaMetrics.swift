@@ -31,6 +31,8 @@ public struct OrcaMetrics: Sendable {
         public static let tokenLogins = "orca_token_logins_total"
         /// Counter: failed token refresh attempts.
         public static let tokenFailures = "orca_token_failures_total"
+        /// Counter: token keys the store (Redis) had lost, or held another token in, written again from memory.
+        public static let tokenKeysRestored = "orca_token_keys_restored_total"
         /// Counter `{component, captcha}`: penalty tickets received (`p-ticket`), `captcha="true"` when `p-captcha`.
         public static let penalties = "orca_penalties_total"
         /// Counter: market-data WebSocket reconnects.
@@ -55,7 +57,7 @@ public struct OrcaMetrics: Sendable {
         /// Every name above, for documentation and tests.
         public static let all: [String] = [
             barsWritten, lastBarTime, freshnessLag, missingBars, barCommitLatency, tokenExpiry, tokenRenewals,
-            tokenLogins, tokenFailures, penalties, socketReconnects, socketConnected, malformedFrames, sinkErrors,
+            tokenLogins, tokenFailures, tokenKeysRestored, penalties, socketReconnects, socketConnected, malformedFrames, sinkErrors,
             bufferPending, spillDepth, spillBytes, healthStatus, componentUp,
         ]
     }
@@ -134,6 +136,11 @@ public struct OrcaMetrics: Sendable {
 
     /// Adds `count` failed refresh attempts.
     public func tokenFailures(_ count: Int = 1) { counter(Name.tokenFailures, []).increment(by: max(0, count)) }
+
+    /// Adds `count` token keys written again after the store lost them.
+    public func tokenKeysRestored(_ count: Int = 1) {
+        counter(Name.tokenKeysRestored, []).increment(by: max(0, count))
+    }
 
     /// Adds `count` penalty tickets received by `component` (`auth` or `market_data`).
     public func penalties(_ count: Int = 1, component: String, captcha: Bool) {

@@ -141,6 +141,84 @@ public actor RedisTokenProvider: TokenProvider, TokenLocking {
             ])
     }
 
+    /// Checks every key of `token` in one atomic Lua script and writes again the ones that are missing or hold
+    /// another value (`token:<account>`, `orca:account:<account>` for the login and each alias, and
+    /// `orca:token:<login>`), each with the TTL left until the token's `expirationTime`. When `orca:token:<login>`
+    /// holds a different token that expires later (another process renewed), nothing is written and that token is
+    /// returned.
+    public func reconcile(_ token: Token, aliases: [String]) async throws -> TokenReconciliation {
+        let milliseconds = Int64((token.secondsLeft(at: clock.now()) * 1000).rounded(.down))
+        guard milliseconds > 0 else {
+            throw TokenStoreError(
+                .tokenExpired, login: token.login, "refusing to restore a token that expired at \(token.expirationTime)")
+        }
+        let accounts = [token.login] + aliases.filter { $0 != token.login }
+        let json = String(decoding: try JSONEncoder.orca.encode(Record(token: token, aliases: aliases)), as: UTF8.self)
+        var keys = [key("token:", token.login)]
+        for account in accounts {
+            keys += [configuration.legacyPrefix + account, key("account:", account)]
+        }
+        let arguments = [
+            token.accessToken, token.login, json, String(milliseconds),
+            String(token.expirationTime.timeIntervalSinceReferenceDate),
+        ]
+        let reply = try await execute([["EVAL", Self.reconcileScript, String(keys.count)] + keys + arguments])[0]
+        guard let items = reply.arrayValue, let kind = items.first?.stringValue, kind == "newer" || kind == "restored"
+        else {
+            throw TokenStoreError(.storageUnavailable, login: token.login, "Redis answered the token check unexpectedly")
+        }
+        if kind == "newer" {
+            guard items.count == 2, let data = items[1].bytesValue,
+                let record = try? JSONDecoder.orca.decode(Record.self, from: Data(data))
+            else {
+                throw TokenStoreError(
+                    .storageUnavailable, login: token.login, "Redis holds an unreadable newer token record")
+            }
+            return .newer(record.token)
+        }
+        let restored = items.dropFirst().compactMap(\.stringValue)
+        if !restored.isEmpty {
+            logger.debug(
+                "restored token keys",
+                metadata: ["orca_login": "\(token.login)", "orca_keys": "\(restored.joined(separator: ","))"])
+        }
+        return restored.isEmpty ? .intact : .restored(restored)
+    }
+
+    /// KEYS: the record, then `token:<account>` and `orca:account:<account>` per account. ARGV: access token, login,
+    /// record JSON, PX, expiration time (seconds since 2001, as the record encodes dates).
+    private static let reconcileScript = """
+        local record = redis.call('GET', KEYS[1])
+        local intact = false
+        if record then
+          local ok, decoded = pcall(cjson.decode, record)
+          if ok and type(decoded) == 'table' and type(decoded.token) == 'table' then
+            local stored = decoded.token
+            if stored.accessToken == ARGV[1] then
+              intact = true
+            elseif tonumber(stored.expirationTime) and tonumber(stored.expirationTime) > tonumber(ARGV[5]) then
+              return {'newer', record}
+            end
+          end
+        end
+        local restored = {'restored'}
+        if not intact then
+          redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+          table.insert(restored, KEYS[1])
+        end
+        for i = 2, #KEYS, 2 do
+          if redis.call('GET', KEYS[i]) ~= ARGV[1] then
+            redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[4])
+            table.insert(restored, KEYS[i])
+          end
+          if redis.call('GET', KEYS[i + 1]) ~= ARGV[2] then
+            redis.call('SET', KEYS[i + 1], ARGV[2], 'PX', ARGV[4])
+            table.insert(restored, KEYS[i + 1])
+          end
+        end
+        return restored
+        """
+
     public func remove(account: String) async throws {
         let record = try await execute([["GET", key("token:", account)]])[0].bytesValue
             .flatMap { try? JSONDecoder.orca.decode(Record.self, from: Data($0)) }

@@ -1,5 +1,5 @@
 public import CandleCore
-import Foundation
+public import Foundation
 public import Logging
 public import ServiceLifecycle
 
@@ -18,6 +18,12 @@ public import ServiceLifecycle
 ///   when it bites), well under Tradovate's 15 per hour per IP.
 /// - **Storage down**: when the store (Redis) fails, the refresher keeps serving and renewing its in-memory copy and
 ///   writes it back as soon as the store answers again.
+/// - **Storage lost its keys**: every ``Configuration/reconcileInterval`` (default 10 s) — and every second while the
+///   store fails — each login's keys are checked against the token held in memory
+///   (``TokenProvider/reconcile(_:aliases:)``); missing keys, or keys holding another, older token, are written again
+///   with the TTL left until the server's expiry (a Redis restarted empty, a failover, a `FLUSHALL`). Counted in
+///   ``Statistics/keysRestored``, logged as a warning. A newer token found in the store (renewed by another process)
+///   is adopted instead.
 ///
 /// Run it in a `ServiceGroup`: ``run()`` returns on cancellation or graceful shutdown.
 public actor TokenRefresher: Service {
@@ -39,13 +45,20 @@ public actor TokenRefresher: Service {
         public var captchaPause: Duration
         /// How often a store that failed is retried (default 30 s).
         public var storageRetryInterval: Duration
+        /// How often every login's keys in the store are checked and lost ones written again (default 10 s; `nil`
+        /// turns the check off).
+        public var reconcileInterval: Duration?
+        /// How often the check is retried while the store fails (default 1 s), so keys are back within about a
+        /// second of the store answering again.
+        public var reconcileRetryInterval: Duration
 
         /// Creates a configuration with the defaults above.
         public init(
             renewalMargin: Duration = .seconds(900), lockTTL: Duration = .seconds(30),
             lockPollInterval: Duration = .milliseconds(250), maximumRenewalsPerHour: Int = 4,
             retryInitialDelay: Duration = .seconds(5), retryMaximumDelay: Duration = .seconds(300),
-            captchaPause: Duration = .seconds(3600), storageRetryInterval: Duration = .seconds(30)
+            captchaPause: Duration = .seconds(3600), storageRetryInterval: Duration = .seconds(30),
+            reconcileInterval: Duration? = .seconds(10), reconcileRetryInterval: Duration = .seconds(1)
         ) {
             self.renewalMargin = renewalMargin
             self.lockTTL = lockTTL
@@ -55,6 +68,8 @@ public actor TokenRefresher: Service {
             self.retryMaximumDelay = retryMaximumDelay
             self.captchaPause = captchaPause
             self.storageRetryInterval = storageRetryInterval
+            self.reconcileInterval = reconcileInterval
+            self.reconcileRetryInterval = reconcileRetryInterval
         }
     }
 
@@ -84,6 +99,20 @@ public actor TokenRefresher: Service {
         public var storageFailures = 0
         /// The last failure's text, per login (never a secret).
         public var lastError: [String: String] = [:]
+        /// Keys the store had lost (or held another token in) and that were written again from memory.
+        public var keysRestored = 0
+        /// When keys of each login were last written again, and how many.
+        public var lastRestoration: [String: KeyRestoration] = [:]
+        /// Whether the last check of the store's keys reached the store (`nil` before the first check).
+        public var storeReachable: Bool?
+    }
+
+    /// One rewrite of a login's lost keys.
+    public struct KeyRestoration: Sendable, Hashable {
+        /// When the keys were written again.
+        public var at: Date
+        /// The keys written (store names, e.g. `token:PA1`; never a token value).
+        public var keys: [String]
     }
 
     /// The settings in use.
@@ -105,6 +134,7 @@ public actor TokenRefresher: Service {
     private var failureStreak: [String: Int] = [:]
     private var unsaved: Set<String> = []
     private var stats = Statistics()
+    private var nextReconcile: Date = .distantPast
     /// The last access token a server refused, per login (``tokenRefused(_:)``): never adopted or handed out again.
     private var refusedAccessTokens: [String: String] = [:]
 
@@ -195,10 +225,16 @@ public actor TokenRefresher: Service {
                 await refreshInBackground(login)
             }
             if !unsaved.isEmpty { await retryStorage() }
+            if let interval = configuration.reconcileInterval, nextReconcile <= clock.now() {
+                let reached = await reconcileAll()
+                let pause = reached ? interval : min(interval, configuration.reconcileRetryInterval)
+                nextReconcile = clock.now().addingTimeInterval(pause.timeInterval)
+            }
             var wake = order.map(dueDate).min() ?? now.addingTimeInterval(3600)
             if !unsaved.isEmpty {
                 wake = min(wake, now.addingTimeInterval(configuration.storageRetryInterval.timeInterval))
             }
+            if configuration.reconcileInterval != nil { wake = min(wake, nextReconcile) }
             do {
                 try await clock.sleep(until: max(wake, now))
             } catch is CancellationError {
@@ -442,6 +478,56 @@ public actor TokenRefresher: Service {
             }
             await save(token)
         }
+    }
+
+    /// Checks the store's keys of every login holding a usable token; returns whether the store answered.
+    private func reconcileAll() async -> Bool {
+        for login in order {
+            guard let token = cache[login], !token.isExpired(at: clock.now()), inflight[login] == nil,
+                refusedAccessTokens[login] != token.accessToken
+            else { continue }
+            let outcome: TokenReconciliation
+            do {
+                outcome = try await store.reconcile(token, aliases: credentials[login]?.aliases ?? [])
+            } catch is CancellationError {
+                return true
+            } catch {
+                stats.storageFailures += 1
+                if stats.storeReachable != false {
+                    logger.warning(
+                        "token store unavailable; its keys are checked again every second and restored when it answers",
+                        metadata: ["orca_error": "\(error)"])
+                }
+                stats.storeReachable = false
+                return false
+            }
+            // The store may have changed hands while this check was away (a renewal in flight): keep the newer.
+            guard cache[login] == token else { continue }
+            switch outcome {
+            case .intact:
+                unsaved.remove(login)
+            case .restored(let keys):
+                unsaved.remove(login)
+                stats.keysRestored += keys.count
+                stats.lastRestoration[login] = KeyRestoration(at: clock.now(), keys: keys)
+                logger.warning(
+                    "the token store had lost keys of this login; written again from the token held in memory",
+                    metadata: [
+                        "orca_login": "\(login)", "orca_keys_restored": "\(keys.count)",
+                        "orca_keys": "\(keys.joined(separator: ","))",
+                        "orca_expires": "\(token.expirationTime.formatted(.iso8601))",
+                    ])
+            case .newer(let newer):
+                if !newer.isExpired(at: clock.now()), refusedAccessTokens[login] != newer.accessToken {
+                    _ = adopt(newer)
+                }
+            }
+        }
+        if stats.storeReachable == false {
+            logger.info("token store answers again; every login's keys are checked")
+        }
+        stats.storeReachable = true
+        return true
     }
 
     private func noteStorageFailure(_ error: any Error) {

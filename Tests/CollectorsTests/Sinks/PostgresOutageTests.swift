@@ -11,6 +11,18 @@ private let faultURL = environment["ORCA_TEST_FAULT_DATABASE_URL"]
 private let stopCommand = environment["ORCA_TEST_PG_STOP"]
 private let startCommand = environment["ORCA_TEST_PG_START"]
 
+/// The last lines of the fault server's log and of its stop/start commands' output (scripts/lib/postgres.sh), for a
+/// failure message.
+private func serverLogs() -> Comment {
+    guard let work = environment["ORCA_TEST_WORK_DIR"] else { return "(ORCA_TEST_WORK_DIR is not set)" }
+    let text = ["restart.log", "postgres.log"].map { name in
+        let path = "\(work)/postgres-fault/\(name)"
+        let lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "(unreadable)").split(separator: "\n")
+        return "--- \(path):\n" + lines.suffix(15).joined(separator: "\n")
+    }
+    return Comment(rawValue: text.joined(separator: "\n"))
+}
+
 /// PostgreSQL stopped for 30 s in the middle of a stream of writes through a buffered PostgreSQL sink.
 /// Uses a dedicated server (not the shared test one), which this test stops and starts.
 @Suite(
@@ -61,7 +73,7 @@ struct PostgresOutageTests {
         }
         #expect(try await eventually { await buffer.stats.pendingCandles == 0 })
 
-        #expect(try await ChildProcess.shell(stopCommand ?? "false") == 0, "the stop command failed")
+        #expect(try await ChildProcess.shell(stopCommand ?? "false") == 0, "the stop command failed\n\(serverLogs())")
         started = false
         // At least 30 s and at least 120 ticks (240 bars): a loaded machine that oversleeps still queues enough to
         // spill.
@@ -82,7 +94,7 @@ struct PostgresOutageTests {
         #expect((during.oldestPendingAge ?? .zero) >= .seconds(25))
         #expect(deepest > 200 && spilled > 0, "the queue should have grown and spilled during the outage")
 
-        #expect(try await ChildProcess.shell(startCommand ?? "false") == 0, "the start command failed")
+        #expect(try await ChildProcess.shell(startCommand ?? "false") == 0, "the start command failed\n\(serverLogs())")
         started = true
         for _ in 0..<10 {
             try await tick()

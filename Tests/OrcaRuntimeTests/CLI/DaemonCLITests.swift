@@ -1,6 +1,10 @@
 import Foundation
 import OrcaTestSupport
+import ServerTestSupport
 import Testing
+import TokenStore
+
+private let redisServer = ProcessInfo.processInfo.environment["ORCA_TEST_REDIS_SERVER"]
 
 /// The built `orca-run` binary: the embedded default, `/health` and `/metrics` during a run, graceful SIGTERM.
 @Suite("orca-run run (binary, embedded default)", .serialized, .timeLimit(.minutes(10)))
@@ -43,6 +47,79 @@ struct DaemonCLITests {
             let stamp = "\(words[index + 1])T\(words[index + 2].dropLast()):00Z"
             #expect(csv.contains(stamp), "bar \(stamp) reported written but not in NQ/5min.csv")
         }
+    }
+
+    @Test(
+        "Redis loses the token keys (FLUSHALL, restart without persistence): the daemon writes them again, health says so",
+        .enabled(if: redisServer != nil, "set ORCA_TEST_REDIS_SERVER to a redis-server binary (scripts/test.sh does)"))
+    func lostTokenKeysAreRestored() async throws {
+        let server = try OwnRedisServer(binary: redisServer!)
+        defer { server.stop() }
+        try await onThread { try server.start() }
+        let url = "redis://127.0.0.1:\(server.port)/0"
+        let harness = try OrcaRunHarness(extra: ["REDIS_URL": url])
+        defer { harness.remove() }
+        // The default check interval (10 s): the promise is "keys back within 15 s".
+        let orca = try harness.start(["--speed", "60", "--status", "lines", "--http-port", "0"])
+        let port = try await orca.httpPort()
+        let redis = RedisClient(url: RedisURL(host: "127.0.0.1", port: server.port))
+        let keys = ["token:demo", "orca:account:demo", "orca:token:demo"]
+
+        /// Seconds until every key is back (polled every 100 ms, at most 90 s: a bound for a loaded machine).
+        func secondsUntilKeysPresent() async throws -> Double? {
+            let start = Date()
+            while Date().timeIntervalSince(start) < 90 {
+                var present = 0
+                for key in keys where (try? await redis.command("EXISTS", key).integerValue) == 1 { present += 1 }
+                if present == keys.count { return Date().timeIntervalSince(start) }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return nil
+        }
+        let written = try await secondsUntilKeysPresent()
+        #expect(written != nil, "the daemon never stored its token:\n\(orca.output.suffix(2_000))")
+        let token = try #require(try await redis.command("GET", "token:demo").stringValue)
+        try await Task.sleep(for: .seconds(1))  // past the check that follows the first store
+
+        _ = try await redis.command("FLUSHALL")
+        let afterFlush = try await secondsUntilKeysPresent()
+        #expect(afterFlush != nil, "keys not restored after FLUSHALL:\n\(orca.output.suffix(2_000))")
+        // The same token (no login, no renewal), with a TTL to its expiry.
+        #expect(try await redis.command("GET", "token:demo").stringValue == token)
+        #expect((try await redis.command("PTTL", "token:demo").integerValue ?? 0) > 60_000)
+
+        try await onThread {
+            server.stop()  // SIGKILL; --save "": it comes back empty
+            try server.start()
+        }
+        let afterRestart = try await secondsUntilKeysPresent()
+        #expect(afterRestart != nil, "keys not restored after a restart:\n\(orca.output.suffix(2_000))")
+        #expect(try await redis.command("GET", "token:demo").stringValue == token)
+        print("token keys back \(afterFlush ?? -1) s after FLUSHALL, \(afterRestart ?? -1) s after an empty restart")
+
+        let output = orca.output
+        #expect(output.contains("written again from the token held in memory"))
+        #expect(!output.contains(token), "the token must never be logged")
+        let health = try await httpGet("http://127.0.0.1:\(port)/health")
+        #expect(health.body.contains("keysRestoredAt"), "health: \(health.body.prefix(2_000))")
+        #expect(health.body.contains("the token store lost"))
+        // The counter appears within a poll (every 5 s); a loaded machine gets a minute.
+        var metrics = ""
+        for _ in 0..<120 {
+            metrics = try await httpGet("http://127.0.0.1:\(port)/metrics").body
+            if metrics.split(separator: "\n").contains(where: {
+                $0.hasPrefix("orca_token_keys_restored_total ") && !$0.hasSuffix(" 0")
+            }) {
+                break
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        #expect(
+            metrics.split(separator: "\n").contains {
+                $0.hasPrefix("orca_token_keys_restored_total ") && !$0.hasSuffix(" 0")
+            }, "metrics: \(metrics.prefix(3_000))")
+
+        #expect(await orca.stop(SIGTERM) == 0, "output:\n\(orca.output.suffix(2_000))")
     }
 
     @Test("argument errors name the problem and exit non-zero")

@@ -87,6 +87,9 @@ struct ConfigurationLoadingTests {
             $0.redis.url?.host ?? "-"
         },
         PrecedenceCase("redis.tlsServerName", "a", "b", "c") { $0.redis.tlsServerName ?? "-" },
+        PrecedenceCase("redis.reconcileInterval", "5s", "1m", "2", expected: ("5", "60", "2")) {
+            String($0.redis.reconcileInterval.components.seconds)
+        },
         PrecedenceCase("database.url", "postgres://a/db", "postgres://b/db", "postgres://c/db") {
             $0.database.url ?? "-"
         },

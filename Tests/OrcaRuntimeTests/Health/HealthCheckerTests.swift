@@ -175,6 +175,40 @@ struct HealthCheckerTests {
         #expect(report.component("tokens")?.lastError?.contains("connection refused") == true)
     }
 
+    @Test func keysTheStoreLostAndTheDaemonRestoredAreToldApartFromNoToken() async throws {
+        let sink = try await sink([(nq5, instant("2026-11-18T12:00:00Z"), instant("2026-11-18T14:55:00Z"))])
+        let now = weekday
+        let restoredAt = now.addingTimeInterval(-42)
+        let restored = await checker(
+            HealthProbes(
+                tokens: {
+                    [
+                        TokenObservation(
+                            login: "demo", expirationTime: now.addingTimeInterval(3600), source: "login",
+                            keysRestoredAt: restoredAt, keysRestored: 3)
+                    ]
+                }, sink: sink), at: weekday, series: [nq5]
+        ).check()
+        // Nothing is lost and the keys are back: healthy, and the detail says what happened and when.
+        #expect(restored.status == .healthy)
+        #expect(restored.tokens.first?.keysRestored == 3)
+        #expect(restored.tokens.first?.keysRestoredAt == restoredAt)
+        let detail = try #require(restored.component("tokens")?.detail)
+        #expect(detail.contains("1/1 logins hold a usable token"))
+        #expect(detail.contains("the token store lost 3 keys of demo, restored at 2026-11-18"))
+        #expect(restored.json().contains("keysRestoredAt"))
+
+        // Reading the store without a daemon, an absent key says where to look.
+        let store = InMemoryTokenProvider(clock: ManualWallClock(now: now))
+        let missing = await checker(
+            HealthProbes(tokens: HealthProbes.tokens(from: store, logins: ["demo"]), sink: sink), at: weekday,
+            series: [nq5]
+        ).check()
+        #expect(missing.status == .down)
+        #expect(missing.reasons.contains { $0.contains("none in the token store") })
+        #expect(missing.component("tokens")?.detail?.contains("restored") == false)
+    }
+
     @Test func tokenNearExpiryIsDegradedAndExpiredLoginStillDegradedWhileAnotherWorks() async throws {
         let sink = try await sink([(nq5, instant("2026-11-18T12:00:00Z"), instant("2026-11-18T14:55:00Z"))])
         let near = await checker(

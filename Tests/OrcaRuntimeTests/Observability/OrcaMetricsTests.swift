@@ -60,6 +60,7 @@ struct OrcaMetricsTests {
         metrics.tokenRenewals()
         metrics.tokenLogins()
         metrics.tokenFailures()
+        metrics.tokenKeysRestored(3)
         metrics.penalties(component: "market_data", captcha: false)
         metrics.socketReconnects()
         metrics.socketConnected(true)
@@ -95,7 +96,7 @@ struct OrcaMetricsTests {
                 {
                     let value = totals.value
                     return MetricsSample(
-                        tokens: .init(renewals: value, logins: 1, failures: 0), tokenExpiry: ["demo": 3_000],
+                        tokens: .init(renewals: value, logins: 1, failures: 0, keysRestored: value * 3), tokenExpiry: ["demo": 3_000],
                         buffer: .init(pendingCandles: value, spilledCandles: 0, spillBytes: 0, failedWrites: 0),
                         collector: .init(barsWritten: [nq5: value * 10], socketReconnects: value, connected: true))
                 }
@@ -109,6 +110,7 @@ struct OrcaMetricsTests {
         let text = exporter.render()
         #expect(text.contains("orca_token_renewals_total 6"))
         #expect(text.contains("orca_token_logins_total 1"))
+        #expect(text.contains("orca_token_keys_restored_total 18"))
         #expect(text.contains("orca_bars_written_total{series=\"NQ 5min\"} 60"))
         #expect(text.contains("orca_socket_reconnects_total 6"))
         #expect(text.contains("orca_buffer_pending_candles 1"))
