@@ -202,6 +202,42 @@ struct TokenRefresherTests {
         #expect(worstLeft > 0)
     }
 
+    @Test("a spent renewal budget near expiry leads to a login before the token runs out: no gap, no burst")
+    func budgetLoginBeforeExpiry() async throws {
+        let clock = ManualWallClock(now: start)
+        let auth = ScriptedAuth(clock: clock, lifetime: 30 * 60)  // short tokens: 2 per hour needed
+        let login = fakeCredentials()
+        let (refresher, _) = make(
+            [login], clock: clock, auth: auth,
+            configuration: .init(maximumRenewalsPerHour: 1, reconcileInterval: nil))
+        let service = Task { try await refresher.run() }
+        let end = start.addingTimeInterval(4 * 3600)
+        var worstLeft = TimeInterval.infinity
+        while clock.now() < end {
+            await clock.waitForSleepers(1)
+            let token = try #require(await refresher.cachedToken(for: login.name))
+            worstLeft = min(worstLeft, token.secondsLeft(at: clock.now()))
+            guard let next = clock.nextDeadline else { break }
+            clock.set(to: min(next, end))
+        }
+        service.cancel()
+        try await service.value
+        let statistics = await refresher.statistics
+        #expect(worstLeft > 0, "the token expired at some point")
+        #expect(await auth.expiredUses.isEmpty)
+        #expect(statistics.budgetRefusals > 0)
+        #expect(statistics.budgetLogins >= 3, "4 h of 30-minute tokens with 1 renewal per hour need logins")
+        // Budgets hold in every rolling hour: 1 renewal; the first login plus at most 2 stand-in logins.
+        func worstHour(_ times: [Date]) -> Int {
+            times.map { from in times.filter { $0 >= from && $0 < from.addingTimeInterval(3600) }.count }.max() ?? 0
+        }
+        #expect(worstHour(await auth.renewTimes) <= 1)
+        #expect(worstHour(await auth.loginTimes) <= 3)
+        #expect(await auth.loginCalls == 1 + statistics.budgetLogins)
+        // The only failures are the refusals that waited (the others became logins).
+        #expect(statistics.failures == statistics.budgetRefusals - statistics.budgetLogins)
+    }
+
     @Test("HTTP 429 backs off for Retry-After, but retries before the token runs out")
     func rateLimitBackOff() async throws {
         let clock = ManualWallClock(now: start)

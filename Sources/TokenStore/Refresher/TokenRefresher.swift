@@ -15,7 +15,10 @@ public import ServiceLifecycle
 ///   renewed). Penalty tickets are waited out by the auth client; a captcha stops logins for that login for
 ///   ``Configuration/captchaPause``; HTTP 429 and other failures back off exponentially (honouring `Retry-After`).
 /// - **Budget guard**: at most ``Configuration/maximumRenewalsPerHour`` renewals per login in any rolling hour (logged
-///   when it bites), well under Tradovate's 15 per hour per IP.
+///   when it bites), well under Tradovate's 15 per hour per IP. When the guard refuses and the token would expire
+///   within ``Configuration/budgetLoginMargin`` (default 180 s), the refresher logs in again instead — at most
+///   ``Configuration/maximumBudgetLoginsPerHour`` times per login in any rolling hour (default 2, under Tradovate's 5
+///   logins per hour and its 2-session cap) — so collection never sees an expired token.
 /// - **Storage down**: when the store (Redis) fails, the refresher keeps serving and renewing its in-memory copy and
 ///   writes it back as soon as the store answers again.
 /// - **Storage lost its keys**: every ``Configuration/reconcileInterval`` (default 10 s) — and every second while the
@@ -37,6 +40,10 @@ public actor TokenRefresher: Service {
         public var lockPollInterval: Duration
         /// Renewals allowed per login in any rolling hour (default 4).
         public var maximumRenewalsPerHour: Int
+        /// When the renewal budget is spent and less than this is left, log in again instead (default 180 s).
+        public var budgetLoginMargin: Duration
+        /// Logins per login in any rolling hour that may stand in for a refused renewal (default 2).
+        public var maximumBudgetLoginsPerHour: Int
         /// First retry delay after a failure (default 5 s); doubles per failure.
         public var retryInitialDelay: Duration
         /// Longest retry delay (default 300 s).
@@ -58,7 +65,8 @@ public actor TokenRefresher: Service {
             lockPollInterval: Duration = .milliseconds(250), maximumRenewalsPerHour: Int = 4,
             retryInitialDelay: Duration = .seconds(5), retryMaximumDelay: Duration = .seconds(300),
             captchaPause: Duration = .seconds(3600), storageRetryInterval: Duration = .seconds(30),
-            reconcileInterval: Duration? = .seconds(10), reconcileRetryInterval: Duration = .seconds(1)
+            reconcileInterval: Duration? = .seconds(10), reconcileRetryInterval: Duration = .seconds(1),
+            budgetLoginMargin: Duration = .seconds(180), maximumBudgetLoginsPerHour: Int = 2
         ) {
             self.renewalMargin = renewalMargin
             self.lockTTL = lockTTL
@@ -70,6 +78,8 @@ public actor TokenRefresher: Service {
             self.storageRetryInterval = storageRetryInterval
             self.reconcileInterval = reconcileInterval
             self.reconcileRetryInterval = reconcileRetryInterval
+            self.budgetLoginMargin = budgetLoginMargin
+            self.maximumBudgetLoginsPerHour = maximumBudgetLoginsPerHour
         }
     }
 
@@ -93,6 +103,8 @@ public actor TokenRefresher: Service {
         public var adopted = 0
         /// Renewals refused by the budget guard.
         public var budgetRefusals = 0
+        /// Logins made because the budget guard refused a renewal and the token was about to expire.
+        public var budgetLogins = 0
         /// Failed refresh attempts.
         public var failures = 0
         /// Store reads or writes that failed.
@@ -129,6 +141,7 @@ public actor TokenRefresher: Service {
     private var sources: [String: TokenSource] = [:]
     private var inflight: [String: Task<Token, any Error>] = [:]
     private var renewalTimes: [String: [Date]] = [:]
+    private var budgetLoginTimes: [String: [Date]] = [:]
     private var captchaUntil: [String: Date] = [:]
     private var retryAt: [String: Date] = [:]
     private var failureStreak: [String: Int] = [:]
@@ -399,12 +412,32 @@ public actor TokenRefresher: Service {
             renewalTimes[login] = recent
             if recent.count >= configuration.maximumRenewalsPerHour {
                 stats.budgetRefusals += 1
+                let left = current.secondsLeft(at: now)
+                let logins = (budgetLoginTimes[login] ?? []).filter { now.timeIntervalSince($0) < 3600 }
+                budgetLoginTimes[login] = logins
+                let margin = configuration.budgetLoginMargin.timeInterval
+                if left <= margin, logins.count < configuration.maximumBudgetLoginsPerHour, credentials[login] != nil {
+                    // The token would run out before the budget frees: a login (its own budget) bridges the gap.
+                    logger.warning(
+                        "renewal budget spent and the token expires soon: logging in again instead",
+                        metadata: [
+                            "orca_login": "\(login)", "orca_renewals_last_hour": "\(recent.count)",
+                            "orca_seconds_left": "\(Int(left))",
+                        ])
+                    let token = try await self.login(login, credentials: credentials[login]!)
+                    budgetLoginTimes[login, default: []].append(clock.now())
+                    stats.budgetLogins += 1
+                    return token
+                }
                 logger.warning(
                     "renewal budget guard: not renewing",
                     metadata: ["orca_login": "\(login)", "orca_renewals_last_hour": "\(recent.count)"])
+                // Come back when the budget frees, or when the token is close enough to expiry for a login.
+                let frees = (recent.min().map { $0.addingTimeInterval(3600) } ?? now).timeIntervalSince(now)
                 throw TokenStoreError(
                     .renewalBudgetExhausted, login: login,
-                    "\(recent.count) renewals in the last hour already; the current token stays in use")
+                    "\(recent.count) renewals in the last hour already; the current token stays in use",
+                    retryAfter: max(1, min(frees, left - margin)))
             }
             do {
                 let renewed = try await auth.renewAccessToken(current)
@@ -426,6 +459,11 @@ public actor TokenRefresher: Service {
                 .missingCredentials, login: login, "the token expired and no credentials are configured to log in again"
             )
         }
+        return try await self.login(login, credentials: credentials)
+    }
+
+    /// `accesstokenrequest` for `login`, unless a captcha paused its logins.
+    private func login(_ login: String, credentials: TradovateCredentials) async throws -> Token {
         if let until = captchaUntil[login], until > clock.now() {
             throw TokenStoreError(
                 .captchaRequired, login: login,

@@ -36,8 +36,14 @@ actor ScriptedAuth: TradovateAuthenticating {
         return token
     }
 
+    /// When each login call came.
+    private(set) var loginTimes: [Date] = []
+    /// When each renewal call came.
+    private(set) var renewTimes: [Date] = []
+
     func requestAccessToken(_ credentials: TradovateCredentials) async throws -> Token {
         loginCalls += 1
+        loginTimes.append(clock.now())
         if let error = nextLoginError {
             nextLoginError = nil
             throw error
@@ -47,6 +53,7 @@ actor ScriptedAuth: TradovateAuthenticating {
 
     func renewAccessToken(_ token: Token) async throws -> Token {
         renewCalls += 1
+        renewTimes.append(clock.now())
         if renewDelay > 0 { try await clock.sleep(for: renewDelay) }
         if let renewError { throw renewError }
         guard let known = issued[token.accessToken], !revoked.contains(token.accessToken) else {
