@@ -81,6 +81,14 @@ export ORCA_TEST_FAULT_DATABASE_URL="postgres://${PG_USER}:${PG_PASSWORD}@127.0.
 export ORCA_TEST_PG_STOP="$PG_STOP_COMMAND"
 export ORCA_TEST_PG_START="$PG_START_COMMAND"
 
+# Prints the swift-testing tests of log file $1 that started and have no passed/failed/skipped line.
+report_unfinished_tests() {
+    local started finished
+    started=$(sed -n 's/^.* Test \(.*\) started\.$/\1/p' "$1" | sort -u)
+    finished=$(sed -n 's/^.* Test \(.*\) \(passed\|failed\|skipped\).*$/\1/p' "$1" | sort -u)
+    comm -23 <(printf '%s\n' "$started") <(printf '%s\n' "$finished") | sed 's/^/    /'
+}
+
 # Runs `swift test ARGS…` in its own process group (setsid) and waits for it in the background, so that INT/TERM
 # reach the trap at once and cleanup can stop the whole tree (swift-build, compilers, the test runner, orca-run
 # children) before the servers go away. Exits the script when it fails.
@@ -91,13 +99,24 @@ run_swift_test() {
         # A phase that runs past ORCA_TEST_PHASE_TIMEOUT (default 900 s; each phase takes 1-4 minutes) has hung:
         # it is killed and run once more, with a loud line, so a rare hang does not eat CI's 90 minutes. A second
         # hang, or any failure, fails the run. (Known issue, Docs/testing.md: a rare hang in the first phase.)
-        setsid --wait timeout --kill-after=30 "${ORCA_TEST_PHASE_TIMEOUT:-900}" swift test "$@" </dev/null &
+        # Output goes line-buffered (stdbuf) to a file that is streamed to our stdout, so that after a hang the
+        # tests that started and never finished can be named (a pipe would hold back the runner's last lines).
+        local phase_log="$ORCA_TEST_WORK_DIR/swift-test-$attempt-$RANDOM.log"
+        setsid --wait timeout --kill-after=30 "${ORCA_TEST_PHASE_TIMEOUT:-900}" \
+            stdbuf -oL -eL swift test "$@" </dev/null >"$phase_log" 2>&1 &
         SWIFT_TEST_PID=$!
+        tail -n +1 -f --pid="$SWIFT_TEST_PID" "$phase_log" &
+        local tail_pid=$!
         set +e
         wait "$SWIFT_TEST_PID"
         status=$?
+        wait "$tail_pid"
         set -e
         SWIFT_TEST_PID=""
+        if [[ $status -eq 124 || $status -eq 137 ]]; then
+            warn "tests that started and never finished:"
+            report_unfinished_tests "$phase_log" >&2
+        fi
         if [[ $status -eq 124 || $status -eq 137 ]] && [[ $attempt -eq 1 ]]; then
             warn "swift test${*:+ $*} HUNG (no result after ${ORCA_TEST_PHASE_TIMEOUT:-900} s); killed, running it once more"
             continue

@@ -48,12 +48,22 @@ port_in_use() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# Prints a random loopback port in 20000-59999 on which nothing listens right now. Servers can still lose a race
-# for it, so callers retry on "address already in use".
+# Prints a random loopback port from 10000 up to the ephemeral range on which nothing listens right now. Servers can
+# still lose a race for it, so callers retry on "address already in use".
+#
+# Picks from below the kernel's ephemeral range (net.ipv4.ip_local_port_range, usually 32768-60999): a server the
+# tests stop and start again (the outage test's PostgreSQL) must find its port free when it comes back, and any
+# outgoing loopback connection made meanwhile takes its local port from the ephemeral range — which a port picked
+# there could be (seen: "could not bind IPv4 address: Address already in use" after a 30 s outage under load).
 pick_free_port() {
-    local attempt port
+    local attempt port low=32768 span
+    if [[ -r /proc/sys/net/ipv4/ip_local_port_range ]]; then
+        read -r low _ </proc/sys/net/ipv4/ip_local_port_range
+    fi
+    span=$((low - 10000))
+    ((span >= 1000)) || die "the ephemeral port range starts at $low: no room below it for test servers"
     for attempt in $(seq 1 50); do
-        port=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
+        port=$((10000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % span))
         if ! port_in_use "$port"; then
             printf '%s\n' "$port"
             return 0

@@ -55,22 +55,33 @@ public final class OwnRedisServer: @unchecked Sendable {
         pid = 0
     }
 
-    /// A loopback TCP port nothing listens on right now.
+    /// A loopback TCP port nothing uses right now, below the kernel's ephemeral range (`ip_local_port_range`):
+    /// the server is stopped and started again on it, and an outgoing connection made while it is down takes its
+    /// local port from the ephemeral range — a port from there could be taken when the server comes back.
     public static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        var low = 32_768
+        if let range = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8),
+            let first = range.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap({ Int($0) })
+        {
+            low = first
         }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        guard low > 11_000 else { throw TokenStoreError(.storageUnavailable, "no ports below the ephemeral range") }
+        for _ in 0..<200 {
+            let port = Int.random(in: 10_000..<low)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = UInt16(port).bigEndian
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            close(fd)
+            if bound == 0 { return port }
         }
-        return Int(UInt16(bigEndian: address.sin_port))
+        throw TokenStoreError(.storageUnavailable, "no free loopback port found below \(low)")
     }
 }
 

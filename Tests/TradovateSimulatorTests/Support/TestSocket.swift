@@ -59,6 +59,15 @@ final class TestSocket: Sendable {
                 self.finish()
             }
             task.withLock { $0 = running }
+            // A guard, not a measurement: a handshake the server never answers (a listener going away mid-accept)
+            // fails the connect after 60 s instead of leaving the test waiting for ever.
+            Task {
+                try? await Task.sleep(for: .seconds(60))
+                if self.state.withLock({ $0.connected != nil }) {
+                    self.fail(Timeout(what: "the WebSocket handshake"))
+                    running.cancel()
+                }
+            }
         }
     }
 
