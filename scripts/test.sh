@@ -102,6 +102,7 @@ run_swift_test() {
         # Output goes line-buffered (stdbuf) to a file that is streamed to our stdout, so that after a hang the
         # tests that started and never finished can be named (a pipe would hold back the runner's last lines).
         local phase_log="$ORCA_TEST_WORK_DIR/swift-test-$attempt-$RANDOM.log"
+        : >"$phase_log"  # exists before tail opens it
         setsid --wait timeout --kill-after=30 "${ORCA_TEST_PHASE_TIMEOUT:-900}" \
             stdbuf -oL -eL swift test "$@" </dev/null >"$phase_log" 2>&1 &
         SWIFT_TEST_PID=$!

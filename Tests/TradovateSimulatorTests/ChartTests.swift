@@ -201,6 +201,51 @@ struct ChartTests {
         }
     }
 
+    @Test("quiet charts: a forming bar only with its completed minutes, nothing at a close; 1-minute charts silent")
+    func quietCharts() async throws {
+        try await Fixture.withSimulator({ $0.startupFaults.quietCharts = true }) { sim in
+            try await checkQuietCharts(sim)
+        }
+    }
+
+    private func checkQuietCharts(_ sim: Sim) async throws {
+        let socket = try await sim.authorizedSocket()
+        var ids: [Int: Int] = [:]  // minutes → realtime id
+        for (requestID, minutes) in [(2, 1), (3, 5)] {
+            let body = Fixture.chart("NQZ5", minutes: minutes, #""asMuchAsElements":2"#)
+            try await socket.request("md/getChart", id: requestID, body: body)
+            let response = try await socket.messages(until: { $0["i"]?.int == requestID })
+            let id = try #require(response.last?["d"]?["realtimeId"]?.int)
+            ids[minutes] = id
+            _ = try await Fixture.history(socket, id: id)
+        }
+        let one = try #require(ids[1])
+        let five = try #require(ids[5])
+        // Each whole minute of the 15:00 bar brings one update: the bar as of that minute, not as of now.
+        for minute in 1...4 {
+            sim.clock.set(to: Fixture.date("2025-12-03T15:0\(minute):20Z"))
+            let charts = try await socket.messages(until: { $0.isChartEvent }).flatMap(\.charts)
+            #expect(!charts.contains { $0["id"]?.int == one }, "a 1-minute chart must get nothing")
+            let bars = charts.filter { $0["id"]?.int == five }.flatMap { $0["bars"]?.array ?? [] }
+            let expected = try fiveMinuteBar(sim, "2025-12-03T15:00:00Z", asOf: "2025-12-03T15:0\(minute):00Z")
+            #expect(bars.map(WireBar.init) == [expected])
+        }
+        // The close (15:05) sends nothing; the next update is the 15:05 bar after its first whole minute.
+        sim.clock.set(to: Fixture.date("2025-12-03T15:05:30Z"))
+        sim.clock.set(to: Fixture.date("2025-12-03T15:06:10Z"))
+        let next = try await socket.messages(until: { $0.isChartEvent }).flatMap(\.charts)
+        #expect(!next.contains { $0["id"]?.int == one })
+        let bars = next.filter { $0["id"]?.int == five }.flatMap { $0["bars"]?.array ?? [] }.map(WireBar.init)
+        #expect(bars == [try fiveMinuteBar(sim, "2025-12-03T15:05:00Z", asOf: "2025-12-03T15:06:00Z")])
+        await socket.close()
+    }
+
+    private func fiveMinuteBar(_ sim: Sim, _ start: String, asOf: String) throws -> WireBar {
+        let candle = try sim.server.market.candle(
+            symbol: "NQZ5", timeframe: .fiveMinutes, start: Fixture.date(start), asOf: Fixture.date(asOf))
+        return WireBar(try #require(candle))
+    }
+
     @Test(
         "historicalId != realtimeId mode: history and eoh carry historicalId, updates realtimeId; cancel by either id")
     func distinctIDs() async throws {

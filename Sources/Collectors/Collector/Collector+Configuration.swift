@@ -26,6 +26,15 @@ extension Collector {
         /// How long after a bar's end its last received state is taken as final when no newer bar and no update at or
         /// after the end arrived (default 1.5 s).
         public var settleTimeout: Duration
+        /// How long after each expected bar's end (per the calendar) a bar that no newer live update closed is
+        /// fetched from history at once and written (default 1 s; `.zero` turns this off and leaves such bars to the
+        /// settle timeout and the heals). A live feed that goes quiet — a chart subscription that stops sending
+        /// while the socket stays up, or a server that sends a bar only with its completed minutes — then loses no
+        /// bar and delays none by more than this plus the history round trip.
+        public var closeGrace: Duration
+        /// A chart whose bars have to be fetched from history this many expected bars in a row (the live feed sent
+        /// nothing for them though history has them) is subscribed again (default 3).
+        public var quietChartBars: Int
         /// Write forming bars with `isFinal = false` as they change (default `false`); the final bar follows.
         public var writeProvisional: Bool
         /// At most one provisional write per series in this span (default 5 s).
@@ -67,6 +76,8 @@ extension Collector {
             tradingCalendar: TradingCalendar = .cmeEquityIndex,
             rollDaysBeforeExpiry: Int = 8,
             settleTimeout: Duration = .milliseconds(1500),
+            closeGrace: Duration = .seconds(1),
+            quietChartBars: Int = 3,
             writeProvisional: Bool = false,
             provisionalInterval: Duration = .seconds(5),
             rollLeadTime: Duration = .seconds(60),
@@ -88,6 +99,8 @@ extension Collector {
             self.tradingCalendar = tradingCalendar
             self.rollDaysBeforeExpiry = rollDaysBeforeExpiry
             self.settleTimeout = settleTimeout
+            self.closeGrace = closeGrace
+            self.quietChartBars = quietChartBars
             self.writeProvisional = writeProvisional
             self.provisionalInterval = provisionalInterval
             self.rollLeadTime = rollLeadTime
@@ -114,6 +127,9 @@ extension Collector {
             try check(Set(series).count == series.count, "series lists a series twice")
             try check(settleTimeout > .zero, "settleTimeout must be a positive number of seconds")
             try check(provisionalInterval >= .zero, "provisionalInterval must not be negative")
+            try check(
+                closeGrace >= .zero && closeGrace < .seconds(3600), "closeGrace must be within 0 s … 1 hour")
+            try check(quietChartBars >= 1, "quietChartBars must be at least 1")
             try check(
                 rollLeadTime >= .zero && rollLeadTime < .seconds(86_400), "rollLeadTime must be within 0 s … 1 day")
             try check(healLookBack > .zero, "healLookBack must be positive")

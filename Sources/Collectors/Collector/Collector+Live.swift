@@ -112,6 +112,7 @@ extension Collector {
         // Only the front-month contract at the bar's start belongs to the series.
         guard front(series.instrument, at: candle.start).symbol == chart.symbol else { return }
         if interrupted.contains(chart) { return }
+        stats.series[series]?.quietBars = 0  // the chart speaks
         let now = clock.now()
         var toClose: [Candle] = []
         var revised: Candle?

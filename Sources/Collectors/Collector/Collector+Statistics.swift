@@ -24,6 +24,13 @@ extension Collector {
         public var confirmedEmpty = 0
         /// Broker bars that differ from the bar built from the base timeframe.
         public var derivedMismatches = 0
+        /// Bars fetched from history at their close because the live feed had not delivered them complete
+        /// (``Configuration/closeGrace``).
+        public var barsRecovered = 0
+        /// Bars in a row that had to be fetched while the live feed sent nothing for them (reset by any update).
+        public var quietBars = 0
+        /// Times this series' chart was subscribed again because it had gone quiet.
+        public var resubscriptions = 0
         /// Failures (source, sink, ledger) counted for this series.
         public var errors = 0
         /// The latest failure's text.
@@ -71,6 +78,17 @@ extension Collector {
         public var revisions: Int { series.values.reduce(0) { $0 + $1.revisions } }
         /// Confirmed-empty starts recorded over all series.
         public var confirmedEmpty: Int { series.values.reduce(0) { $0 + $1.confirmedEmpty } }
+        /// Bars recovered at their close over all series.
+        public var barsRecovered: Int { series.values.reduce(0) { $0 + $1.barsRecovered } }
+        /// Quiet-chart resubscriptions over all series.
+        public var resubscriptions: Int { series.values.reduce(0) { $0 + $1.resubscriptions } }
+        /// ``Configuration/quietChartBars`` of the collector that made this snapshot.
+        public internal(set) var quietChartBars = 3
+        /// The series whose live chart is quiet right now (at least ``Configuration/quietChartBars`` bars in a row
+        /// recovered from history with nothing live), sorted.
+        public var quietSeries: [Series] {
+            series.filter { $0.value.quietBars >= quietChartBars }.map(\.key).sorted()
+        }
     }
 }
 
@@ -86,6 +104,10 @@ public enum CollectorEvent: Sendable, Hashable {
     case healFinished(series: Series, filled: Int, confirmedEmpty: Int, revisions: Int)
     /// A broker bar differs from the bar built from the base timeframe (logged and counted, not written).
     case derivedMismatch(series: Series, symbol: String, start: Date, detail: String)
+    /// A bar the live feed had not delivered complete was fetched from history at its close and written.
+    case barRecovered(series: Series, symbol: String, start: Date, latency: TimeInterval)
+    /// A chart that had gone quiet was subscribed again.
+    case resubscribed(series: Series, symbol: String, quietBars: Int)
     /// The source lost its connection (the first subscription to report it).
     case sourceInterrupted(reason: String)
     /// Every subscription is live again.

@@ -69,6 +69,10 @@ public actor Collector: Service {
     var healDue: [Date] = []
     var nextCronFiring: Date?
     var jobs: [Job] = []
+    /// Per series: when the next expected bar's close is checked (its end + ``Configuration/closeGrace``).
+    var nextCloseCheck: [Series: Date] = [:]
+    /// Bars to fetch at their close, handed to the recovery worker (a child task of ``run()``).
+    var recoveryRequests: AsyncStream<(Series, Date)>.Continuation?
     /// Wakes the job worker (a child task of ``run()``) when a job is queued.
     var jobWakes: AsyncStream<Void>.Continuation?
 
@@ -110,6 +114,7 @@ public actor Collector: Service {
             stats.series[series] = SeriesStatistics()
             live[series] = LiveState()
         }
+        stats.quietChartBars = configuration.quietChartBars
     }
 
     /// A snapshot of the counters, with the latency percentiles.
@@ -137,13 +142,16 @@ public actor Collector: Service {
         isStarted = true
         let (requests, requestContinuation) = AsyncStream.makeStream(of: (ChartKey, OneShotSignal).self)
         let (wakes, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let (recoveries, recoveryContinuation) = AsyncStream.makeStream(of: (Series, Date).self)
         subscriptionRequests = requestContinuation
         jobWakes = wakeContinuation
+        recoveryRequests = recoveryContinuation
         // Every piece of work is a child of this task group: the main loop, the job worker (heals and cron polls,
         // one at a time) and one child per chart subscription; graceful shutdown cancels them all.
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.workJobs(wakes) }
+                group.addTask { await self.workRecoveries(recoveries) }
                 group.addTask {
                     await self.loop()
                     requestContinuation.finish()
@@ -159,6 +167,8 @@ public actor Collector: Service {
         subscriptionRequests = nil
         jobWakes = nil
         wakeContinuation.finish()
+        recoveryRequests = nil
+        recoveryContinuation.finish()
         jobs = []
         eventContinuation.finish()
     }
@@ -171,7 +181,9 @@ public actor Collector: Service {
             "collector starting",
             metadata: ["series": "\(configuration.series.count)", "mode": "\(configuration.mode)"])
         switch configuration.mode {
-        case .live: reconcileSubscriptions(at: start)
+        case .live:
+            reconcileSubscriptions(at: start)
+            scheduleCloseChecks(after: start)
         case .cron(let schedule, let zone): nextCronFiring = schedule.next(after: start, in: zone)
         }
         enqueue(.heal(Set(configuration.series)))
@@ -202,6 +214,7 @@ public actor Collector: Service {
             }
         }
         if let change = subscriptionsValidUntil { deadline = min(deadline, change) }
+        if let check = nextCloseCheck.values.min() { deadline = min(deadline, check) }
         return max(deadline, now)
     }
 
@@ -210,6 +223,7 @@ public actor Collector: Service {
         if case .live = configuration.mode, subscriptionsValidUntil.map({ $0 <= now }) ?? true {
             reconcileSubscriptions(at: now)
         }
+        checkCloses(at: now)
         for series in configuration.series {
             guard let forming = live[series]?.forming,
                 forming.end.addingTimeInterval(configuration.settleTimeout.timeInterval) <= now

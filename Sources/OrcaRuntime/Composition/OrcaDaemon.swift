@@ -70,8 +70,10 @@ public struct OrcaDaemon: Sendable {
 
         let marketDataProbe: @Sendable () async -> MarketDataObservation = {
             let stats = client.statistics
+            let quiet = await collector.statistics.quietSeries.map(\.description)
             return MarketDataObservation(
-                connected: stats.isConnected, lastError: stats.lastError, reconnects: stats.reconnects)
+                connected: stats.isConnected, lastError: stats.lastError, reconnects: stats.reconnects,
+                quietCharts: quiet)
         }
         let probes = HealthProbes(
             tokens: HealthProbes.tokens(from: refresher), redis: environment.redis.map(HealthProbes.redis), sink: sink,
@@ -103,7 +105,8 @@ public struct OrcaDaemon: Sendable {
                             spillBytes: buffer.spillBytes, failedWrites: buffer.failedWrites),
                         collector: .init(
                             barsWritten: collected.series.mapValues(\.barsWritten), socketReconnects: md.reconnects,
-                            malformedFrames: md.malformedFrames, penalties: md.penalties, connected: md.isConnected))
+                            malformedFrames: md.malformedFrames, penalties: md.penalties, connected: md.isConnected,
+                            barsRecovered: collected.barsRecovered, chartResubscriptions: collected.resubscriptions))
                 },
                 // Token expiries, freshness per series (last bar, lag, missing — judged against the calendar), health
                 // and components: one health check per poll.

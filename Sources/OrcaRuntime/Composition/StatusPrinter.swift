@@ -102,6 +102,11 @@ public struct StatusPrinter: Sendable {
             return "\(time) market data interrupted: \(reason)"
         case .sourceResumed:
             return "\(time) market data resumed; healing the gap"
+        case .barRecovered:
+            return nil  // its barWritten line says it all
+        case .resubscribed(let series, let symbol, let quietBars):
+            return "\(time) \(pad(series.description, 10)) \(pad(symbol, 6)) chart quiet for \(quietBars) bars "
+                + "(fetched from history): subscribed again"
         case .error(let series, let message):
             return "\(time) \(series.map { pad($0.description, 10) + " " } ?? "")error: \(message)"
         }

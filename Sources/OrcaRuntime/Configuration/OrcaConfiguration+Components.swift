@@ -139,8 +139,8 @@ extension OrcaConfiguration.Collector {
     public var collectorConfiguration: Collector.Configuration {
         Collector.Configuration(
             series: series, mode: cron.map { .cron($0, timeZone: TimeZone(identifier: "UTC")!) } ?? .live,
-            rollDaysBeforeExpiry: rollDaysBeforeExpiry, settleTimeout: settleTimeout,
-            writeProvisional: writeProvisional, healLookBack: healLookBack,
+            rollDaysBeforeExpiry: rollDaysBeforeExpiry, settleTimeout: settleTimeout, closeGrace: closeGrace,
+            quietChartBars: quietChartBars, writeProvisional: writeProvisional, healLookBack: healLookBack,
             healInterval: healInterval, revisionWindowBars: revisionWindowBars,
             checkDerivedTimeframes: checkDerivedTimeframes)
     }

@@ -60,6 +60,8 @@ extension OrcaConfiguration {
             ("collector.timeframes", collector.timeframes.map(\.label).joined(separator: ",")),
             ("collector.healLookBack", seconds(collector.healLookBack)),
             ("collector.settleTimeout", seconds(collector.settleTimeout)),
+            ("collector.closeGrace", seconds(collector.closeGrace)),
+            ("collector.quietChartBars", String(collector.quietChartBars)),
             ("collector.revisionWindowBars", String(collector.revisionWindowBars)),
             ("collector.healInterval", seconds(collector.healInterval)),
             ("collector.checkDerivedTimeframes", String(collector.checkDerivedTimeframes)),

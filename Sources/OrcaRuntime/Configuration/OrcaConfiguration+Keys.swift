@@ -57,6 +57,8 @@ extension OrcaConfiguration {
         Key("collector.timeframes", "ORCA_COLLECTOR_TIMEFRAMES", list: true),
         Key("collector.healLookBack", "ORCA_COLLECTOR_HEAL_LOOK_BACK"),
         Key("collector.settleTimeout", "ORCA_COLLECTOR_SETTLE_TIMEOUT"),
+        Key("collector.closeGrace", "ORCA_COLLECTOR_CLOSE_GRACE"),
+        Key("collector.quietChartBars", "ORCA_COLLECTOR_QUIET_CHART_BARS"),
         Key("collector.revisionWindowBars", "ORCA_COLLECTOR_REVISION_WINDOW_BARS"),
         Key("collector.healInterval", "ORCA_COLLECTOR_HEAL_INTERVAL"),
         Key("collector.checkDerivedTimeframes", "ORCA_COLLECTOR_CHECK_DERIVED_TIMEFRAMES"),

@@ -367,6 +367,15 @@ private struct Loader {
         if let settle = try value("collector.settleTimeout") {
             collector.settleTimeout = try settle.duration(allowZero: true)
         }
+        if let grace = try value("collector.closeGrace") {
+            collector.closeGrace = try grace.duration(allowZero: true)
+            guard collector.closeGrace < .seconds(3600) else {
+                throw grace.error(.outOfRange, "\(grace.shown) is too long; the grace is seconds, like 1s (0 turns it off)")
+            }
+        }
+        if let quiet = try value("collector.quietChartBars") {
+            collector.quietChartBars = try quiet.integer(in: 1...1_000, what: "a number of bars")
+        }
         if let window = try value("collector.revisionWindowBars") {
             collector.revisionWindowBars = try window.integer(in: 0...1_000, what: "a number of bars")
         }

@@ -270,6 +270,12 @@ extension OrcaConfiguration {
         public var healLookBack: Duration
         /// How long after a bar's end the collector waits for it to be final (default 5 s).
         public var settleTimeout: Duration
+        /// How long after each expected bar's end a bar no newer live update closed is fetched from history and
+        /// written (default 1 s; 0 turns it off). See `Collectors.Collector.Configuration.closeGrace`.
+        public var closeGrace: Duration
+        /// A chart whose bars had to be fetched at their close this many times in a row, with nothing live, is
+        /// subscribed again (default 3).
+        public var quietChartBars: Int
         /// How many of the latest bars are fetched again after each close, to catch late corrections (default 3).
         public var revisionWindowBars: Int
         /// How often the gap ledger is checked and holes refetched (default 15 min).
@@ -290,8 +296,10 @@ extension OrcaConfiguration {
             healLookBack: Duration = .seconds(3 * 86_400), settleTimeout: Duration = .seconds(5),
             revisionWindowBars: Int = 3, healInterval: Duration = .seconds(15 * 60),
             checkDerivedTimeframes: Bool = false, writeProvisional: Bool = false, cron: CronSchedule? = nil,
-            rollDaysBeforeExpiry: Int = 8
+            rollDaysBeforeExpiry: Int = 8, closeGrace: Duration = .seconds(1), quietChartBars: Int = 3
         ) {
+            self.closeGrace = closeGrace
+            self.quietChartBars = quietChartBars
             self.instruments = instruments
             self.timeframes = timeframes
             self.healLookBack = healLookBack

@@ -194,6 +194,13 @@ public struct HealthChecker: Sendable {
                 status = .degraded
                 state.degrade("the market-data socket is disconnected (market closed) after an error")
             }
+            if !observation.quietCharts.isEmpty {
+                // Nothing is lost (each bar is fetched at its close) but the live feed is not doing its job.
+                let names = observation.quietCharts.joined(separator: ", ")
+                detail += "; quiet charts (bars fetched from history at each close, resubscribed): \(names)"
+                status = max(status, .degraded)
+                state.degrade("chart subscriptions sent nothing for several bars: \(names)")
+            }
             state.components.append(
                 HealthReport.ComponentHealth(
                     name: "market_data", status: status, reachable: observation.connected, detail: detail,

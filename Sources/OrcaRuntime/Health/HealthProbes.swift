@@ -39,12 +39,16 @@ public struct MarketDataObservation: Sendable, Hashable {
     public var lastError: String?
     /// Reconnects since start.
     public var reconnects: Int
+    /// Series whose chart subscription is quiet right now: their bars come from history at each close
+    /// (`"NQ 1min"`; see `Collectors.Collector.Statistics.quietSeries`).
+    public var quietCharts: [String]
 
     /// Creates an observation.
-    public init(connected: Bool, lastError: String? = nil, reconnects: Int = 0) {
+    public init(connected: Bool, lastError: String? = nil, reconnects: Int = 0, quietCharts: [String] = []) {
         self.connected = connected
         self.lastError = lastError
         self.reconnects = reconnects
+        self.quietCharts = quietCharts
     }
 }
 

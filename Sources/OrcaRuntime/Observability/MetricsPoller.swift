@@ -91,6 +91,8 @@ public actor MetricsPoller: Service {
             }
             metrics.socketReconnects(delta("reconnects", collector.socketReconnects))
             metrics.malformedFrames(delta("malformed", collector.malformedFrames))
+            metrics.barsRecovered(delta("bars_recovered", collector.barsRecovered))
+            metrics.chartResubscriptions(delta("chart_resubscriptions", collector.chartResubscriptions))
             metrics.penalties(delta("penalties", collector.penalties), component: "market_data", captcha: false)
             metrics.penalties(delta("captchas", collector.captchas), component: "market_data", captcha: true)
             if let connected = collector.connected { metrics.socketConnected(connected) }

@@ -61,12 +61,18 @@ public struct MetricsSample: Sendable, Hashable {
         public var captchas: Int
         /// Whether the socket is connected now (`nil` when unknown).
         public var connected: Bool?
+        /// Total bars fetched from history at their close because the live feed had not delivered them.
+        public var barsRecovered: Int
+        /// Total quiet-chart resubscriptions.
+        public var chartResubscriptions: Int
 
         /// Creates a collector snapshot.
         public init(
             barsWritten: [Series: Int] = [:], socketReconnects: Int = 0, malformedFrames: Int = 0, penalties: Int = 0,
-            captchas: Int = 0, connected: Bool? = nil
+            captchas: Int = 0, connected: Bool? = nil, barsRecovered: Int = 0, chartResubscriptions: Int = 0
         ) {
+            self.barsRecovered = barsRecovered
+            self.chartResubscriptions = chartResubscriptions
             self.barsWritten = barsWritten
             self.socketReconnects = socketReconnects
             self.malformedFrames = malformedFrames

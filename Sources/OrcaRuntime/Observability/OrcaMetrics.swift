@@ -35,6 +35,10 @@ public struct OrcaMetrics: Sendable {
         public static let tokenKeysRestored = "orca_token_keys_restored_total"
         /// Counter `{component, captcha}`: penalty tickets received (`p-ticket`), `captcha="true"` when `p-captcha`.
         public static let penalties = "orca_penalties_total"
+        /// Counter: bars fetched from history at their close because the live feed had not delivered them complete.
+        public static let barsRecovered = "orca_bars_recovered_total"
+        /// Counter: chart subscriptions renewed because they had gone quiet.
+        public static let chartResubscriptions = "orca_chart_resubscriptions_total"
         /// Counter: market-data WebSocket reconnects.
         public static let socketReconnects = "orca_socket_reconnects_total"
         /// Gauge: 1 while the market-data WebSocket is connected and authorized, else 0.
@@ -57,7 +61,7 @@ public struct OrcaMetrics: Sendable {
         /// Every name above, for documentation and tests.
         public static let all: [String] = [
             barsWritten, lastBarTime, freshnessLag, missingBars, barCommitLatency, tokenExpiry, tokenRenewals,
-            tokenLogins, tokenFailures, tokenKeysRestored, penalties, socketReconnects, socketConnected, malformedFrames, sinkErrors,
+            tokenLogins, tokenFailures, tokenKeysRestored, penalties, barsRecovered, chartResubscriptions, socketReconnects, socketConnected, malformedFrames, sinkErrors,
             bufferPending, spillDepth, spillBytes, healthStatus, componentUp,
         ]
     }
@@ -149,6 +153,14 @@ public struct OrcaMetrics: Sendable {
     }
 
     // MARK: Market data
+
+    /// Adds `count` bars recovered from history at their close.
+    public func barsRecovered(_ count: Int = 1) { counter(Name.barsRecovered, []).increment(by: max(0, count)) }
+
+    /// Adds `count` quiet-chart resubscriptions.
+    public func chartResubscriptions(_ count: Int = 1) {
+        counter(Name.chartResubscriptions, []).increment(by: max(0, count))
+    }
 
     /// Adds `count` WebSocket reconnects.
     public func socketReconnects(_ count: Int = 1) {

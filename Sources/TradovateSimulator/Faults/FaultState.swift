@@ -5,6 +5,7 @@ final class FaultState: Sendable {
     private struct State {
         var responseDelay: Duration?
         var stallCharts = false
+        var quietCharts = false
         var stallWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter = 0
         var forcedPenalties = 0
@@ -19,6 +20,7 @@ final class FaultState: Sendable {
         state.withLock { state in
             state.responseDelay = startup.responseDelay
             state.stallCharts = startup.stallCharts
+            state.quietCharts = startup.quietCharts
             state.forcedPenalties = startup.penalizeNextRequests
             state.forcedTerms = startup.forcedPenalty
             state.dropAfterMessages = startup.dropSocketsAfterMessages
@@ -75,6 +77,12 @@ final class FaultState: Sendable {
     }
 
     var stallCharts: Bool { state.withLock { $0.stallCharts } }
+
+    /// Whether real-time chart updates carry only completed minutes (``SimulatorFaults/quietCharts(_:)``).
+    var quietCharts: Bool {
+        get { state.withLock { $0.quietCharts } }
+        set { state.withLock { $0.quietCharts = newValue } }
+    }
 
     /// Returns when charts are not stalled (at once if they are not), or when the task is cancelled.
     func waitWhileStalled() async {

@@ -67,6 +67,14 @@ public final class SimulatorFaults: Sendable {
         core.faults.setStallCharts(enabled)
     }
 
+    /// While enabled, real-time chart updates behave like a server that sends a forming bar only with its completed
+    /// minutes: the state as of the last whole minute, while the bar is still forming, and nothing once it has
+    /// closed — a 1-minute chart gets no real-time update at all, and a longer bar never gets its last minute live.
+    /// History is unaffected. A client must fetch such bars from history at their close.
+    public func quietCharts(_ enabled: Bool) {
+        core.faults.quietCharts = enabled
+    }
+
     /// Revokes a token: REST answers 401, `authorize` answers 401; with `closingSockets`, sockets authorized with it
     /// receive `c[3004,"Access token revoked"]` and close. Returns `false` when the token was unknown or already dead.
     @discardableResult

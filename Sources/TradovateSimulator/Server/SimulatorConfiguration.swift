@@ -293,6 +293,8 @@ public struct SimulatorConfiguration: Sendable {
         public var responseDelay: Duration? = nil
         /// Hold `eoh` of every chart (default `false`).
         public var stallCharts = false
+        /// Real-time updates with completed minutes only (``SimulatorFaults/quietCharts(_:)``; default `false`).
+        public var quietCharts = false
         /// Answer the next K requests (REST and WebSocket) with a penalty ticket (default 0).
         public var penalizeNextRequests = 0
         /// Terms of those forced penalties (default 5 s, no captcha).

@@ -53,9 +53,11 @@ struct ChartFeed: Sendable {
         return bars
     }
 
-    /// The bars to send for one subscription at `nowMillis`, its new last-sent bar, and when to look again.
+    /// The bars to send for one subscription at `nowMillis`, its new last-sent bar, and when to look again. With
+    /// `quiet`, only the forming bar as of its last completed minute is sent, and nothing once a bar has closed
+    /// (``SimulatorFaults/quietCharts(_:)``).
     func updates(
-        for subscription: Subscription, nowMillis: Int64
+        for subscription: Subscription, nowMillis: Int64, quiet: Bool = false
     ) -> ([AggregateBar], AggregateBar?, Date?) {
         let market = self.market
         let n = Int64(subscription.minutes)
@@ -63,8 +65,23 @@ struct ChartFeed: Sendable {
         let latest = CivilDate.floorDivide(CivilDate.floorDivide(nowMillis - 1, 60_000), n) * n
         var out: [AggregateBar] = []
         var last = subscription.lastSent
+        if quiet {
+            // The state as of the last whole minute of the bar forming now, once it has one; closed bars never.
+            let wholeMinute = CivilDate.floorDivide(nowMillis, 60_000)
+            let forming = CivilDate.floorDivide(wholeMinute, n) * n
+            if wholeMinute > forming,
+                let current = market.bar(
+                    symbol, minutes: subscription.minutes, start: forming, nowMillis: wholeMinute * 60_000),
+                last.map({ $0.start != current.start || !current.sameValues(as: $0) }) ?? true
+            {
+                var partial = current
+                partial.isFinal = false
+                out.append(partial)
+                last = partial
+            }
+        }
         // 1. The previously forming bar, now closed: its final state.
-        if let previous = last, !previous.isFinal, previous.start < latest {
+        if !quiet, let previous = last, !previous.isFinal, previous.start < latest {
             if let final = market.bar(
                 symbol, minutes: subscription.minutes, start: previous.start, nowMillis: nowMillis)
             {
@@ -73,7 +90,7 @@ struct ChartFeed: Sendable {
             }
         }
         // 2. Bars that opened and closed since (a clock jump).
-        if let previous = last, latest - n > previous.start {
+        if !quiet, let previous = last, latest - n > previous.start {
             let gap = market.history(
                 symbol, minutes: subscription.minutes, newestStart: latest - n, oldestStart: previous.start + n,
                 maxCount: max(1, charts.maxBarsPerResponse), nowMillis: nowMillis)
@@ -81,7 +98,7 @@ struct ChartFeed: Sendable {
             last = gap.last ?? last
         }
         // 3. The newest bar.
-        if last == nil || latest > last!.start || !last!.isFinal {
+        if !quiet, last == nil || latest > last!.start || !last!.isFinal {
             if let current = market.bar(symbol, minutes: subscription.minutes, start: latest, nowMillis: nowMillis) {
                 if let previous = last, previous.start == current.start {
                     let changed = !current.sameValues(as: previous)

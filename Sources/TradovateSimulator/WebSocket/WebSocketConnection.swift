@@ -463,7 +463,8 @@ final class WebSocketConnection: Sendable {
         var messages: [OutboundMessage] = []
         var sent = 0
         for subscription in subscriptions {
-            let (bars, lastSent, next) = feed.updates(for: subscription, nowMillis: nowMillis)
+            let (bars, lastSent, next) = feed.updates(
+                for: subscription, nowMillis: nowMillis, quiet: core.faults.quietCharts)
             if let next { wake = wake.map { min($0, next) } ?? next }
             machine.withLock { $0.realtimeBarsSent(realtimeID: subscription.realtimeId, lastSent: lastSent) }
             guard !bars.isEmpty else { continue }

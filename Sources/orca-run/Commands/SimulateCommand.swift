@@ -87,6 +87,13 @@ struct SimulateCommand: AsyncParsableCommand {
     @Flag(help: "Fault: hold the eoh of every chart.")
     var stallCharts = false
 
+    @Flag(
+        help: """
+            Fault: real-time chart updates carry only completed minutes (1-minute charts get none, a bar's last \
+            minute never comes live), as a quiet subscription does.
+            """)
+    var quietCharts = false
+
     @Option(help: "Fault: answer the next K requests with a penalty ticket.")
     var penalizeNext = 0
 
@@ -159,6 +166,7 @@ struct SimulateCommand: AsyncParsableCommand {
         faults.dropSocketsAfterMessages = dropAfterMessages
         faults.responseDelay = responseDelayMs.map { .milliseconds($0) }
         faults.stallCharts = stallCharts
+        faults.quietCharts = quietCharts
         faults.penalizeNextRequests = penalizeNext
         faults.malformedFrameAfterMessages = malformedAfterMessages
         faults.refuseConnectionsFor = refuseFor?.duration

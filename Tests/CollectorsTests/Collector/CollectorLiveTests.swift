@@ -18,7 +18,7 @@ struct CollectorLiveTests {
             try market.candle(symbol: contract.symbol, timeframe: series.timeframe, start: start, asOf: asOf))
     }
 
-    @Test("the settle timeout closes a session's last bar with its last state; forming bars are never final")
+    @Test("without the close check, the settle timeout closes a session's last bar with its last state")
     func settleClosesLastBar() async throws {
         let one = Series(.nq, .fiveMinutes)
         // Friday 2025-12-12: the week's last bar starts at 16:55 New York; no newer bar follows.
@@ -26,9 +26,9 @@ struct CollectorLiveTests {
         let clock = ManualWallClock(now: NewYork.at(2025, 12, 12, 16, 56))
         let source = ScriptedCandleSource(provider: marketHistory(market, clock: clock))
         let sink = MemoryCandleSink()
-        let collector = try Collector(
-            source: source, sink: sink, configuration: testConfiguration(series: [one], lookBack: .seconds(3600)),
-            clock: clock)
+        var configuration = testConfiguration(series: [one], lookBack: .seconds(3600))
+        configuration.closeGrace = .zero  // the fall-back alone (with it, history completes the bar: tested below)
+        let collector = try Collector(source: source, sink: sink, configuration: configuration, clock: clock)
         // NQZ5 rolled to NQH6 on Wednesday evening.
         let chart = ChartKey(symbol: "NQH6", instrument: .nq, timeframe: .fiveMinutes)
         try await withRunningCollector(collector) {
@@ -64,6 +64,91 @@ struct CollectorLiveTests {
         var seen: [CollectorEvent] = []
         for await event in collector.events { seen.append(event) }  // finished when run() returned
         #expect(seen.contains(.barWritten(series: one, symbol: "NQH6", start: last, isFinal: true, latency: 1.5)))
+    }
+
+    @Test("a chart that sends nothing: each bar is fetched from history 1 s after its close, then it is resubscribed")
+    func quietChartRecoveredAtClose() async throws {
+        let one = Series(.nq, .oneMinute)
+        let start = NewYork.at(2025, 12, 9, 10, 0)
+        let clock = ManualWallClock(now: start.addingTimeInterval(30))
+        let source = ScriptedCandleSource(provider: marketHistory(market, clock: clock))
+        let sink = MemoryCandleSink()
+        var configuration = testConfiguration(series: [one], lookBack: .seconds(3600))
+        configuration.closeGrace = .seconds(1)
+        configuration.quietChartBars = 3
+        let collector = try Collector(source: source, sink: sink, configuration: configuration, clock: clock)
+        let chart = ChartKey(symbol: "NQZ5", instrument: .nq, timeframe: .oneMinute)
+        try await withRunningCollector(collector) {
+            #expect(await collectorEventually { await collector.statistics.healPasses >= 1 })
+            #expect(await collectorEventually { await source.openSubscriptions(for: chart) == 1 })
+            for minute in 1...4 {
+                let barStart = start.addingTimeInterval(Double(minute - 1) * 60)
+                let end = barStart.addingTimeInterval(60)
+                let range = barStart..<barStart.addingTimeInterval(1)
+                clock.set(to: end.addingTimeInterval(0.5))  // inside the grace: not fetched yet
+                try await Task.sleep(nanoseconds: 20_000_000)
+                #expect(try await sink.candleStarts(of: one, in: range).isEmpty)
+                clock.set(to: end.addingTimeInterval(1))
+                #expect(try await collectorEventually { try await !sink.candles(of: one, in: range).isEmpty })
+                let stored = try #require(try await sink.candles(of: one, in: range).first)
+                let expected = try #require(finalBar(market, one, start: barStart))
+                #expect(stored == expected, "bar \(minute) must be the broker's final bar")
+                let statistics = await collector.statistics
+                #expect(statistics.series[one]?.barsRecovered == minute)
+                #expect(statistics.series[one]?.resubscriptions == (minute >= 3 ? 1 : 0))
+                #expect(statistics.quietSeries == (minute >= 3 ? [one] : []))
+            }
+            // Three quiet bars: the chart was subscribed again (and the old subscription ended).
+            #expect(await source.liveSubscriptions.count == 2)
+            #expect(await collectorEventually { await source.openSubscriptions(for: chart) == 1 })
+            // The chart speaks again: no longer quiet.
+            let now = start.addingTimeInterval(4 * 60 + 10)
+            clock.set(to: now)
+            let forming = try bar(one, start.addingTimeInterval(4 * 60), asOf: now)
+            var driver = await BrokerDriver(
+                market: market, source: source, collector: collector, clock: clock, series: [one])
+            #expect(await driver.settle(extra: await source.push(forming)))
+            #expect(await collector.statistics.quietSeries.isEmpty)
+        }
+        let statistics = await collector.statistics
+        #expect(statistics.barsRecovered == 4)
+        #expect(statistics.latencyP50 == 1.0)  // close → stored: the grace (a manual clock: history takes no time)
+        var seen: [CollectorEvent] = []
+        for await event in collector.events { seen.append(event) }
+        #expect(seen.contains(.resubscribed(series: one, symbol: "NQZ5", quietBars: 3)))
+        #expect(seen.filter { if case .barRecovered = $0 { true } else { false } }.count == 4)
+    }
+
+    @Test("a bar whose close the live feed missed is completed from history; without trades it waits for settle")
+    func incompleteBarCompletedAtClose() async throws {
+        let one = Series(.es, .fiveMinutes)
+        let barStart = NewYork.at(2025, 12, 9, 10, 5)
+        let clock = ManualWallClock(now: barStart.addingTimeInterval(30))
+        let source = ScriptedCandleSource(provider: marketHistory(market, clock: clock))
+        let sink = MemoryCandleSink()
+        var configuration = testConfiguration(series: [one], settle: .seconds(5), lookBack: .seconds(3600))
+        configuration.closeGrace = .seconds(1)
+        let collector = try Collector(source: source, sink: sink, configuration: configuration, clock: clock)
+        let chart = ChartKey(symbol: "ESZ5", instrument: .es, timeframe: .fiveMinutes)
+        let range = barStart..<barStart.addingTimeInterval(1)
+        try await withRunningCollector(collector) {
+            #expect(await collectorEventually { await collector.statistics.healPasses >= 1 })
+            #expect(await collectorEventually { await source.openSubscriptions(for: chart) == 1 })
+            var driver = await BrokerDriver(
+                market: market, source: source, collector: collector, clock: clock, series: [one])
+            // The last live update is 4 minutes in: the bar's last minute never comes live.
+            let late = barStart.addingTimeInterval(240)
+            clock.set(to: late)
+            #expect(await driver.settle(extra: await source.push(try bar(one, barStart, asOf: late))))
+            clock.set(to: barStart.addingTimeInterval(301))
+            #expect(try await collectorEventually { try await !sink.candles(of: one, in: range).isEmpty })
+            let stored = try #require(try await sink.candles(of: one, in: range).first)
+            #expect(stored == (try #require(finalBar(market, one, start: barStart))))
+            #expect(stored.volume > (try bar(one, barStart, asOf: late)).volume, "the last minute is in")
+            let statistics = await collector.statistics
+            #expect(statistics.series[one]?.barsRecovered == 1)
+            #expect(statistics.series[one]?.quietBars == 0, "the chart did speak for this bar")
+        }
     }
 
     @Test("a newer bar closes the previous one; writeProvisional writes isFinal=false (throttled), then the final")

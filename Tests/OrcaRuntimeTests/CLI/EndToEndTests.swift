@@ -81,6 +81,74 @@ struct EndToEndTests {
 }
 
 /// The first URL in `text` starting with `scheme`.
+/// Issue 19, point 3: a server whose chart subscriptions send only completed minutes (a 1-minute chart gets nothing
+/// live). `orca-run run` must still store every 1-minute and 5-minute bar at its close, from history.
+@Suite("End to end: quiet chart subscriptions (simulate --quiet-charts)", .serialized, .timeLimit(.minutes(10)))
+struct QuietChartsEndToEndTests {
+    @Test("a simulator process with quiet charts: every 1- and 5-minute bar stored within seconds of its close")
+    func quietChartsStoredAtClose() async throws {
+        let harness = try OrcaRunHarness()
+        defer { harness.remove() }
+        let speed = 60.0
+        let simulatedStart = "2025-12-10T15:00:00Z"  // Wednesday 10:00 New York: the market is open
+        let startInstant = ISO8601DateFormatter().date(from: simulatedStart)!
+        let anchor = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 2).rounded(.down))
+        let anchorText = ISO8601DateFormatter().string(from: anchor)
+        let simulator = try harness.start([
+            "simulate", "--port", "0", "--seed", "9", "--start", simulatedStart, "--speed", String(speed),
+            "--anchor", anchorText, "--quiet-charts",
+        ])
+        defer { simulator.child.kill(SIGKILL) }
+        let banner = try await simulator.waitForOutput(seconds: 60) { $0.contains("ws://") }
+        let rest = try #require(url(in: banner, scheme: "http://"))
+        let socket = try #require(url(in: banner, scheme: "ws://"))
+        let environment = [
+            "ORCA_TRADOVATE_ENVIRONMENT": "custom", "ORCA_TRADOVATE_REST_URL": rest,
+            "ORCA_TRADOVATE_MARKET_DATA_URL": socket, "ORCA_TRADOVATE_USERNAME": "demo",
+            "ORCA_TRADOVATE_PASSWORD": "demo", "ORCA_TRADOVATE_CID": "1", "ORCA_TRADOVATE_SEC": "demo",
+            "ORCA_SIMULATOR_START": simulatedStart, "ORCA_SIMULATOR_SPEED": String(speed),
+            "ORCA_SIMULATOR_ANCHOR": anchorText, "ORCA_COLLECTOR_INSTRUMENTS": "NQ",
+            "ORCA_COLLECTOR_TIMEFRAMES": "1,5", "ORCA_COLLECTOR_HEAL_LOOK_BACK": "2h", "ORCA_LOG_LEVEL": "warning",
+        ]
+        let orca = try harness.start(["run", "--status", "lines", "--http-port", "0"], environment: environment)
+        let port = try await orca.httpPort()
+        // 25 simulated minutes ≈ 25 s of real time.
+        let stopAt = startInstant.addingTimeInterval(25 * 60)
+        while simulated(now: Date(), start: startInstant, anchor: anchor, speed: speed) < stopAt {
+            try await Task.sleep(for: .milliseconds(250))
+            if orca.output.contains("configuration error") { break }
+        }
+        let metrics = try await httpGet("http://127.0.0.1:\(port)/metrics").body
+        let status = await orca.stop(SIGTERM)
+        let output = orca.output
+        #expect(status == 0, "orca-run run must exit 0 on SIGTERM:\n\(output.suffix(3_000))")
+
+        // "HH:MM:SS NQ 1min    NQZ5   bar 2025-12-10 15:03Z written 1.62 s after close" (market seconds).
+        func liveLatencies(_ label: String) -> [Double] {
+            output.split(separator: "\n").filter { $0.contains("NQ \(label)") && $0.contains("s after close") }
+                .compactMap { line in
+                    let words = line.split(separator: " ")
+                    return words.firstIndex(of: "written").flatMap { Double(words[$0 + 1]) }
+                }
+        }
+        let oneMinute = liveLatencies("1min")
+        let fiveMinute = liveLatencies("5min")
+        // At 60×, 25 simulated minutes close about 20 one-minute bars after start-up; a loaded machine gets slack.
+        #expect(oneMinute.count >= 10, "1-minute bars must be stored live although the chart sends nothing:\n\(output.suffix(3_000))")
+        #expect(fiveMinute.count >= 2)
+        // Close → stored: the 1 s grace plus the history round trip, in market seconds (60 per real second); a
+        // bound for a loaded machine, not the expected figure (about 1-2 s).
+        #expect((oneMinute + fiveMinute).allSatisfy { $0 < 60 }, "latencies: \(oneMinute) \(fiveMinute)")
+        #expect(metrics.split(separator: "\n").contains { $0.hasPrefix("orca_bars_recovered_total ") && !$0.hasSuffix(" 0") })
+        print("quiet charts: \(oneMinute.count) 1-minute bars, latency market s \(oneMinute.sorted()); 5-minute \(fiveMinute)")
+
+        // Nothing missing in the closed window.
+        let verify = try await harness.run(
+            ["verify", "--from", "2025-12-10T13:00:00Z", "--to", "2025-12-10T15:15:00Z"], environment: environment)
+        #expect(verify.status == 0, "verify must report complete:\n\(verify.output)")
+    }
+}
+
 private func url(in text: String, scheme: String) -> String? {
     guard let range = text.range(of: scheme) else { return nil }
     return String(text[range.lowerBound...].prefix { !$0.isWhitespace })

@@ -120,6 +120,10 @@ struct ConfigurationLoadingTests {
             String($0.collector.settleTimeout.components.seconds)
         },
         PrecedenceCase("collector.revisionWindowBars", "1", "2", "0") { String($0.collector.revisionWindowBars) },
+        PrecedenceCase("collector.closeGrace", "1", "2s", "0", expected: ("1", "2", "0")) {
+            String($0.collector.closeGrace.components.seconds)
+        },
+        PrecedenceCase("collector.quietChartBars", "1", "2", "5") { String($0.collector.quietChartBars) },
         PrecedenceCase("collector.healInterval", "1h", "2h", "1h30m", expected: ("3600", "7200", "5400")) {
             String($0.collector.healInterval.components.seconds)
         },

@@ -287,6 +287,27 @@ struct HealthCheckerTests {
         #expect(report.reasons.contains { $0.contains("spill file is full") })
     }
 
+    @Test func quietChartsAreNamedAndDegrade() async throws {
+        let sink = try await sink([(nq5, instant("2026-11-18T12:00:00Z"), instant("2026-11-18T14:55:00Z"))])
+        let report = await checker(
+            HealthProbes(
+                sink: sink,
+                marketData: { MarketDataObservation(connected: true, quietCharts: ["NQ 1min", "ES 1min"]) }),
+            at: weekday, series: [nq5]
+        ).check()
+        #expect(report.status == .degraded)
+        #expect(report.reasons.contains { $0.contains("sent nothing for several bars: NQ 1min, ES 1min") })
+        let component = try #require(report.component("market_data"))
+        #expect(component.status == .degraded)
+        #expect(component.detail?.contains("quiet charts") == true)
+
+        let fine = await checker(
+            HealthProbes(sink: sink, marketData: { MarketDataObservation(connected: true) }), at: weekday,
+            series: [nq5]
+        ).check()
+        #expect(fine.component("market_data")?.status == .healthy)
+    }
+
     @Test func damagedSpillFileIsNamed() async throws {
         let sink = try await sink([(nq5, instant("2026-11-18T12:00:00Z"), instant("2026-11-18T14:55:00Z"))])
         func report(_ observation: BufferObservation) async -> HealthReport {

@@ -61,6 +61,8 @@ struct OrcaMetricsTests {
         metrics.tokenLogins()
         metrics.tokenFailures()
         metrics.tokenKeysRestored(3)
+        metrics.barsRecovered()
+        metrics.chartResubscriptions()
         metrics.penalties(component: "market_data", captcha: false)
         metrics.socketReconnects()
         metrics.socketConnected(true)
