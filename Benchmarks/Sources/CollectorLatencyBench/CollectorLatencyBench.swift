@@ -16,7 +16,8 @@
 //   2. ORCA_BENCH_FAST_SPEED (default 60) × real speed, ORCA_BENCH_FAST_HOURS (default 4) simulated hours, the 16
 //      default series (NQ MNQ ES MES × 5, 15, 30, 60 minutes).
 // Simulated time starts at EmbeddedSimulator.plannedStart (now if the CME market is open, else the open of the latest
-// session), or at ORCA_BENCH_START (ISO 8601). ORCA_BENCH_ONLY=real|fast runs one of the two.
+// session), or at ORCA_BENCH_START (ISO 8601). ORCA_BENCH_ONLY=real|fast runs one of the two. ORCA_BENCH_QUIET_CHARTS=1
+// turns on the simulator's quiet-charts fault: bars then reach the sink through the collector's fetch at close.
 import CandleCore
 import Collectors
 import Foundation
@@ -98,6 +99,12 @@ struct CollectorLatencyBench {
         let simulator = try await EmbeddedSimulator.start(
             seed: 42, speed: plan.speed, start: plan.start, realNow: SystemWallClock().now())
         let clock = simulator.clock
+        if ProcessInfo.processInfo.environment["ORCA_BENCH_QUIET_CHARTS"] == "1" {
+            // Real-time updates with completed minutes only: every 1-minute bar, and every longer bar's last minute,
+            // reach the sink through the collector's fetch at close (collector.closeGrace), not the live feed.
+            simulator.server.faults.quietCharts(true)
+            print("  simulator: quiet charts (forming bars only with completed minutes; nothing at a close)")
+        }
 
         // The backend, as OrcaEnvironment.makeBackendSink builds it, with its tables prepared up front.
         let backend: any CandleSink

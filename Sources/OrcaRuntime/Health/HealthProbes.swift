@@ -92,7 +92,8 @@ extension BufferObservation {
     /// The earlier shape, which compared candles with a capacity that `BufferedCandleSink` counts in bytes.
     ///
     /// Kept so that existing callers compile; the spill file's fill is not judged through it (its byte count is
-    /// unknown). Use ``init(pendingCandles:spilledCandles:spillBytes:spillCapacityBytes:consecutiveFailures:lastFailure:)``
+    /// unknown). Use
+    /// ``init(pendingCandles:spilledCandles:spillBytes:spillCapacityBytes:consecutiveFailures:lastFailure:spillCandlesLost:spillProblem:)``
     /// with `stats.spillBytes`, or ``HealthProbes/buffer(_:)``.
     @available(*, deprecated, message: "spillCapacity is in bytes: pass spillBytes and spillCapacityBytes")
     public init(
