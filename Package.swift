@@ -180,8 +180,8 @@ let package = Package(
         .testTarget(
             name: "TokenStoreTests",
             dependencies: [
-                "TokenStore", "CandleCore", "TradovateSimulator", "OrcaTestSupport", "ServerTestSupport",
-                .product(name: "Logging", package: "swift-log"),
+                "TokenStore", "CandleCore", "CandleTesting", "TradovateSimulator", "OrcaTestSupport",
+                "ServerTestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: orcaSwiftSettings
         ),

@@ -101,16 +101,23 @@ public enum CredentialsLoader {
         }
         let isJSON =
             path.hasSuffix(".json") || data.first.map { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "[") } == true
+        return try parse(data, isJSON: isJSON, source: path)
+    }
+
+    /// Decodes and checks the contents of a credentials file (`source` names it in errors).
+    ///
+    /// - Throws: ``TokenStoreError`` with `invalidCredentials`, naming the problem, never a secret.
+    static func parse(_ data: Data, isJSON: Bool, source: String) throws(TokenStoreError) -> [TradovateCredentials] {
         do {
             let entries = try isJSON ? decodeJSON(data) : decodeYAML(data)
-            try validate(entries, source: path)
+            try validate(entries, source: source)
             return entries
         } catch let error as TokenStoreError {
             throw error
         } catch let error as DecodingError {
-            throw TokenStoreError(.invalidCredentials, "credentials file \(path): \(describe(error))")
+            throw TokenStoreError(.invalidCredentials, "credentials file \(source): \(describe(error))")
         } catch {
-            throw TokenStoreError(.invalidCredentials, "credentials file \(path) is not valid JSON or YAML")
+            throw TokenStoreError(.invalidCredentials, "credentials file \(source) is not valid JSON or YAML")
         }
     }
 
