@@ -18,6 +18,20 @@ struct CollectorLiveTests {
             try market.candle(symbol: contract.symbol, timeframe: series.timeframe, start: start, asOf: asOf))
     }
 
+    /// A collector of `one` on a manual clock at `now`, over a scripted source answering from `market` and a memory
+    /// sink; `configure` adjusts the test configuration (one-hour look-back).
+    func liveCollector(
+        _ one: Series, at now: Date, _ configure: (inout Collector.Configuration) -> Void = { _ in }
+    ) throws -> (clock: ManualWallClock, source: ScriptedCandleSource, sink: MemoryCandleSink, collector: Collector) {
+        let clock = ManualWallClock(now: now)
+        let source = ScriptedCandleSource(provider: marketHistory(market, clock: clock))
+        let sink = MemoryCandleSink()
+        var configuration = testConfiguration(series: [one], lookBack: .seconds(3600))
+        configure(&configuration)
+        let collector = try Collector(source: source, sink: sink, configuration: configuration, clock: clock)
+        return (clock, source, sink, collector)
+    }
+
     @Test("without the close check, the settle timeout closes a session's last bar with its last state")
     func settleClosesLastBar() async throws {
         let one = Series(.nq, .fiveMinutes)
@@ -70,13 +84,10 @@ struct CollectorLiveTests {
     func quietChartRecoveredAtClose() async throws {
         let one = Series(.nq, .oneMinute)
         let start = NewYork.at(2025, 12, 9, 10, 0)
-        let clock = ManualWallClock(now: start.addingTimeInterval(30))
-        let source = ScriptedCandleSource(provider: marketHistory(market, clock: clock))
-        let sink = MemoryCandleSink()
-        var configuration = testConfiguration(series: [one], lookBack: .seconds(3600))
-        configuration.closeGrace = .seconds(1)
-        configuration.quietChartBars = 3
-        let collector = try Collector(source: source, sink: sink, configuration: configuration, clock: clock)
+        let (clock, source, sink, collector) = try liveCollector(one, at: start.addingTimeInterval(30)) {
+            $0.closeGrace = .seconds(1)
+            $0.quietChartBars = 3
+        }
         let chart = ChartKey(symbol: "NQZ5", instrument: .nq, timeframe: .oneMinute)
         try await withRunningCollector(collector) {
             #expect(await collectorEventually { await collector.statistics.healPasses >= 1 })
@@ -123,12 +134,10 @@ struct CollectorLiveTests {
     func incompleteBarCompletedAtClose() async throws {
         let one = Series(.es, .fiveMinutes)
         let barStart = NewYork.at(2025, 12, 9, 10, 5)
-        let clock = ManualWallClock(now: barStart.addingTimeInterval(30))
-        let source = ScriptedCandleSource(provider: marketHistory(market, clock: clock))
-        let sink = MemoryCandleSink()
-        var configuration = testConfiguration(series: [one], settle: .seconds(5), lookBack: .seconds(3600))
-        configuration.closeGrace = .seconds(1)
-        let collector = try Collector(source: source, sink: sink, configuration: configuration, clock: clock)
+        let (clock, source, sink, collector) = try liveCollector(one, at: barStart.addingTimeInterval(30)) {
+            $0.settleTimeout = .seconds(5)
+            $0.closeGrace = .seconds(1)
+        }
         let chart = ChartKey(symbol: "ESZ5", instrument: .es, timeframe: .fiveMinutes)
         let range = barStart..<barStart.addingTimeInterval(1)
         try await withRunningCollector(collector) {
@@ -155,13 +164,10 @@ struct CollectorLiveTests {
     func provisionalThenFinal() async throws {
         let one = Series(.es, .fiveMinutes)
         let barStart = NewYork.at(2025, 12, 9, 10, 5)
-        let clock = ManualWallClock(now: barStart.addingTimeInterval(30))
-        let source = ScriptedCandleSource(provider: marketHistory(market, clock: clock))
-        let sink = MemoryCandleSink()
-        var configuration = testConfiguration(series: [one], lookBack: .seconds(3600))
-        configuration.writeProvisional = true
-        configuration.provisionalInterval = .seconds(60)
-        let collector = try Collector(source: source, sink: sink, configuration: configuration, clock: clock)
+        let (clock, source, sink, collector) = try liveCollector(one, at: barStart.addingTimeInterval(30)) {
+            $0.writeProvisional = true
+            $0.provisionalInterval = .seconds(60)
+        }
         let chart = ChartKey(symbol: "ESZ5", instrument: .es, timeframe: .fiveMinutes)
         let range = barStart..<barStart.addingTimeInterval(1)
         try await withRunningCollector(collector) {
