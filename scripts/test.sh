@@ -153,6 +153,17 @@ run_swift_test --skip-build --filter "$CPU_SUITES"
 run_swift_test --skip-build --filter "$BINARY_SUITES"
 log "swift test passed (all three phases)"
 
+# The chaos suite's bounded run (scripts/chaos.sh --quick, about a minute): orca-run against a simulator process,
+# kill -9 mid-run, then verify and a value-by-value comparison with the simulator's own bars. Its own throwaway
+# servers; skipped with ORCA_SKIP_CHAOS=1. The full suite: bash scripts/chaos.sh (Docs/reliability.md).
+if [[ ${ORCA_SKIP_CHAOS:-0} != 1 ]]; then
+    log "Running the chaos suite's bounded run (scripts/chaos.sh --quick)"
+    if ! ORCA_CHAOS_SKIP_BUILD=1 setsid --wait bash scripts/chaos.sh --quick </dev/null; then
+        log "chaos --quick failed"
+        exit 1
+    fi
+fi
+
 # The Examples/ packages depend on Orca by path. Both share one build folder (.build-examples), so the second reuses
 # every dependency the first compiled (NIO, SSL and Orca itself compile once, about 4 minutes on 2 cores). Skipped
 # when the caller filters the tests (`scripts/test.sh --filter X`) or sets ORCA_SKIP_EXAMPLES=1.
