@@ -12,9 +12,10 @@
 #   - secrets: every log line and error of the scenario is searched for the PostgreSQL and Redis passwords.
 # It prints one table and exits non-zero when any row has a missing, duplicated or wrong bar, or a secret.
 #
-# Scenarios: kill9 (kill -9 of the daemon at 3 random moments, restarted each time), postgres-stop (PostgreSQL
-# stopped 60 s), redis-empty (Redis killed and started empty), socket-drops (every socket dropped every 10 s),
-# token-revoke (every token revoked every 20 s), penalties (penalty tickets on the next 6 requests).
+# Scenarios: kill9 (kill -9 of the daemon at 10 random moments, restarted each time), postgres-stop (PostgreSQL
+# stopped 60 s), redis-empty (Redis killed and started empty), redis-down (Redis unreachable 60 s, then back empty),
+# socket-drops (every socket dropped every 10 s), token-revoke (every token revoked every 20 s), penalties (penalty
+# tickets on the next 6 requests).
 # --quick runs kill9 with one kill (the test command's bounded run). --self-check proves the checks can fail: after
 # the run it changes one stored price and deletes one stored bar, and passes only if the row shows exactly those. Like scripts/test.sh it installs what is
 # missing, starts throwaway servers on loopback in a temp dir, and always stops them.
@@ -36,15 +37,15 @@ for argument in "$@"; do
     case $argument in
     --quick) QUICK=1 ;;
     --self-check) SELF_CHECK=1 ;;
-    kill9 | postgres-stop | redis-empty | socket-drops | token-revoke | penalties) SCENARIOS+=("$argument") ;;
-    *) die "unknown argument '$argument'; scenarios: kill9 postgres-stop redis-empty socket-drops token-revoke penalties" ;;
+    kill9 | postgres-stop | redis-empty | redis-down | socket-drops | token-revoke | penalties) SCENARIOS+=("$argument") ;;
+    *) die "unknown argument '$argument'; scenarios: kill9 postgres-stop redis-empty redis-down socket-drops token-revoke penalties" ;;
     esac
 done
 if [[ ${#SCENARIOS[@]} -eq 0 ]]; then
     if [[ $QUICK -eq 1 ]]; then
         SCENARIOS=(kill9)
     else
-        SCENARIOS=(kill9 postgres-stop redis-empty socket-drops token-revoke penalties)
+        SCENARIOS=(kill9 postgres-stop redis-empty redis-down socket-drops token-revoke penalties)
     fi
 fi
 
@@ -157,7 +158,7 @@ run_scenario() {
     fault_started=$(date +%s)
     case $name in
     kill9)
-        local kills=3
+        local kills=10
         [[ $QUICK -eq 1 ]] && kills=1
         for _ in $(seq 1 "$kills"); do
             sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
@@ -173,10 +174,10 @@ run_scenario() {
         sleep 60
         sh -c "$PG_START_COMMAND"
         ;;
-    redis-empty)
+    redis-empty | redis-down)
         kill -KILL "$REDIS_PID" 2>/dev/null || true
         wait "$REDIS_PID" 2>/dev/null || true
-        sleep 2
+        if [[ $name == redis-down ]]; then sleep 60; else sleep 2; fi
         redis-server "$REDIS_CONF" </dev/null >>"$ORCA_TEST_WORK_DIR/redis-main/redis.log" 2>&1 &
         REDIS_PID=$!
         ORCA_REDIS_PIDS+=("$REDIS_PID")
@@ -187,7 +188,7 @@ run_scenario() {
     *) ;;  # the fault is the simulator's own (socket drops, revocations, penalties)
     esac
     recover=$(($(date +%s) - fault_started))
-    [[ $name == kill9 || $name == redis-empty ]] || keys=$(seconds_until_token_key)
+    [[ $name == kill9 || $name == redis-empty || $name == redis-down ]] || keys=$(seconds_until_token_key)
     wait_simulated "$end"
     stop_daemon
 
@@ -223,8 +224,12 @@ run_scenario() {
     done
     kill -KILL "$simulator" 2>/dev/null || true
     wait "$simulator" 2>/dev/null || true
-    local secrets
-    secrets=$(cat "$SCENARIO_DIR"/*.log | grep -c -e "$PG_PASSWORD" -e "$REDIS_PASSWORD" || true)
+    # Secrets: the passwords, and the access token the run ended with (its full value).
+    local secrets token
+    token=$(redis_cmd GET token:demo 2>/dev/null || true)
+    local patterns=(-e "$PG_PASSWORD" -e "$REDIS_PASSWORD")
+    [[ ${#token} -ge 16 ]] && patterns+=(-e "$token")
+    secrets=$(cat "$SCENARIO_DIR"/*.log | grep -c -F "${patterns[@]}" || true)
     if [[ $reference_rows != "$expected" ]]; then
         warn "scenario $name: the reference backfill holds $reference_rows bars, the calendar expects $expected"
         absent="$absent (ref $reference_rows)"

@@ -64,7 +64,9 @@ struct ClientSessionTests {
             harness.marketClock.advance(by: 600)
             try await eventually("a token check") { harness.tokens.calls >= 2 }
             let auth = TradovateAuthClient(
-                configuration: .init(baseURL: harness.sim.restBaseURL.absoluteString, deviceID: "orca-test"),
+                configuration: .init(
+                    baseURL: harness.sim.restBaseURL.absoluteString, deviceID: "orca-test",
+                    requestTimeout: .seconds(120)),
                 clock: harness.marketClock)
             let renewed = try await auth.renewAccessToken(first)
             #expect(renewed.accessToken != first.accessToken)

@@ -45,6 +45,8 @@ struct CrossProcessRefreshTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: credentials)
         let environment = [
             "REDIS_URL": env["ORCA_TEST_REDIS_URL"]!, "ORCA_TRADOVATE_URL": sim.restBaseURL.absoluteString,
+            // The simulator lives in this test process: on a loaded machine it can take more than 15 s to answer.
+            "ORCA_TRADOVATE_REQUEST_TIMEOUT": "120s",
             "XDG_STATE_HOME": directory.path, "ORCA_STATE_DIRECTORY": directory.path + "/state",
             "PATH": env["PATH"] ?? "/usr/bin",
         ]

@@ -31,7 +31,11 @@ struct SimulatorAuthTests {
 
     static func client(_ sim: SimulatorServer, clock: any WallClock = SystemWallClock()) -> TradovateAuthClient {
         TradovateAuthClient(
-            configuration: .init(baseURL: sim.restBaseURL.absoluteString, deviceID: "test-device"), clock: clock)
+            // A guard, not a measure: with every suite at once on a loaded 2-core machine the in-process simulator
+            // was seen to take more than the production 15 s to answer.
+            configuration: .init(
+                baseURL: sim.restBaseURL.absoluteString, deviceID: "test-device", requestTimeout: .seconds(120)),
+            clock: clock)
     }
 
     @Test("login, me and renewal return real tokens with the server's expirationTime")
@@ -94,6 +98,42 @@ struct SimulatorAuthTests {
             clock: clock)
         _ = try await refresher.token(for: users[0].name)
         #expect(sim.stats.snapshot().loginsSucceeded == 2)
+    }
+
+    @Test("30-minute tokens and 1 renewal per hour on the simulator: logins bridge the budget, the token never dies")
+    func budgetLoginsOnTheSimulator() async throws {
+        let users = Self.logins()
+        // Both sides on one manual clock: the server's expiry and the refresher's schedule agree.
+        let clock = ManualWallClock(now: Date(timeIntervalSince1970: 1_795_000_000))
+        let sim = try await Self.start(users, clock: clock) { $0.auth.tokenLifetime = .seconds(30 * 60) }
+        defer { Task { await sim.shutdown() } }
+        let auth = Self.client(sim, clock: clock)
+        let refresher = TokenRefresher(
+            logins: [Self.credentials(users[0])], auth: auth, store: InMemoryTokenProvider(clock: clock), locks: nil,
+            configuration: .init(maximumRenewalsPerHour: 1, reconcileInterval: nil), clock: clock)
+        let service = Task { try await refresher.run() }
+        let end = clock.now().addingTimeInterval(3 * 3600)
+        var checks = 0
+        while clock.now() < end {
+            await clock.waitForSleepers(1)
+            // At every step the held token is alive, and the server accepts it.
+            let token = try #require(await refresher.cachedToken(for: users[0].name))
+            #expect(token.secondsLeft(at: clock.now()) > 0)
+            _ = try await auth.me(token)
+            checks += 1
+            guard let next = clock.nextDeadline else { break }
+            clock.set(to: min(next, end))
+        }
+        service.cancel()
+        try await service.value
+        let stats = sim.stats.snapshot()
+        let refresherStats = await refresher.statistics
+        #expect(checks >= 6)
+        #expect(refresherStats.budgetLogins >= 2, "3 h of 30-minute tokens with 1 renewal per hour need logins")
+        #expect(stats.renewalsSucceeded <= 3, "at most one renewal per hour")
+        #expect(stats.loginsSucceeded == 1 + refresherStats.budgetLogins)
+        #expect(stats.loginsSucceeded <= 1 + 2 * 3, "at most 2 stand-in logins per hour")
+        #expect(stats.renewalsRejected == 0)
     }
 
     @Test("a penalty ticket is waited out on the injected clock and the request resent with it")

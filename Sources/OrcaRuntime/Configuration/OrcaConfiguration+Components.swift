@@ -70,7 +70,7 @@ extension OrcaConfiguration.Tradovate {
     /// The auth client's configuration for `restURL` (``effectiveRESTURL``, or the simulator's address when the
     /// environment is `simulator`) and the machine's device id.
     public func authClientConfiguration(restURL: String, deviceID: String) -> TradovateAuthClient.Configuration {
-        TradovateAuthClient.Configuration(baseURL: restURL, deviceID: deviceID)
+        TradovateAuthClient.Configuration(baseURL: restURL, deviceID: deviceID, requestTimeout: requestTimeout)
     }
 }
 

@@ -44,6 +44,7 @@ extension OrcaConfiguration {
         rows += [
             ("tradovate.marketDataLogin", text(tradovate.marketDataCredentials?.name)),
             ("tradovate.deviceIDFile", text(tradovate.deviceIDFile)),
+            ("tradovate.requestTimeout", seconds(tradovate.requestTimeout)),
             ("redis.url", redis.url.map { "\($0)" } ?? "- (tokens in memory)"),
             ("redis.tlsCAFile", text(redis.tlsCAFile)),
             ("redis.tlsServerName", text(redis.tlsServerName)),

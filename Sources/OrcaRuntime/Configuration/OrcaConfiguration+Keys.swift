@@ -41,6 +41,7 @@ extension OrcaConfiguration {
         Key("tradovate.credentialsFile", "ORCA_TRADOVATE_CREDENTIALS_FILE", aliases: ["ORCA_CREDENTIALS_FILE"]),
         Key("tradovate.marketDataLogin", "ORCA_TRADOVATE_MARKET_DATA_LOGIN"),
         Key("tradovate.deviceIDFile", "ORCA_TRADOVATE_DEVICE_ID_FILE"),
+        Key("tradovate.requestTimeout", "ORCA_TRADOVATE_REQUEST_TIMEOUT"),
         Key("redis.url", "ORCA_REDIS_URL", aliases: ["REDIS_URL"], secret: true),
         Key("redis.tlsCAFile", "ORCA_REDIS_TLS_CA_FILE"),
         Key("redis.tlsServerName", "ORCA_REDIS_TLS_SERVER_NAME"),

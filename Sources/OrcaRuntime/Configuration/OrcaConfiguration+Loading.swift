@@ -196,6 +196,7 @@ private struct Loader {
             tradovate.marketDataLogin = login.text
         }
         tradovate.deviceIDFile = try value("tradovate.deviceIDFile")?.path(home: home) ?? stateDirectory + "/device-id"
+        if let timeout = try value("tradovate.requestTimeout") { tradovate.requestTimeout = try timeout.duration() }
         return tradovate
     }
 

@@ -123,13 +123,16 @@ extension OrcaConfiguration {
         public var marketDataLogin: String?
         /// The file holding this machine's Tradovate device id; `nil` means `<stateDirectory>/device-id`.
         public var deviceIDFile: String?
+        /// How long one REST request (login, renewal, `auth/me`) may take (default 15 s).
+        public var requestTimeout: Duration
 
         /// Creates the Tradovate section; defaults: the simulator, no logins.
         public init(
             environment: TradovateEnvironment = .simulator, restURL: String? = nil, marketDataURL: String? = nil,
             credentialsFile: String? = nil, logins: [TradovateCredentials] = [], marketDataLogin: String? = nil,
-            deviceIDFile: String? = nil
+            deviceIDFile: String? = nil, requestTimeout: Duration = .seconds(15)
         ) {
+            self.requestTimeout = requestTimeout
             self.environment = environment
             self.restURL = restURL
             self.marketDataURL = marketDataURL

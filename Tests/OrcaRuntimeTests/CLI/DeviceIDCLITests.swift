@@ -38,6 +38,7 @@ struct DeviceIDCLITests {
           restURL: \(sim.restBaseURL.absoluteString)
           marketDataURL: \(sim.webSocketURL.absoluteString)
           credentialsFile: \(credentials.path)
+          requestTimeout: 120s  # the simulator is in this test process: on a loaded machine it can answer late
         files:
           directory: \(harness.directory.path)/data
         collector:

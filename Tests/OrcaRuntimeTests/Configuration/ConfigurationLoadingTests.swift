@@ -87,6 +87,9 @@ struct ConfigurationLoadingTests {
             $0.redis.url?.host ?? "-"
         },
         PrecedenceCase("redis.tlsServerName", "a", "b", "c") { $0.redis.tlsServerName ?? "-" },
+        PrecedenceCase("tradovate.requestTimeout", "5s", "1m", "90", expected: ("5", "60", "90")) {
+            String($0.tradovate.requestTimeout.components.seconds)
+        },
         PrecedenceCase("redis.reconcileInterval", "5s", "1m", "2", expected: ("5", "60", "2")) {
             String($0.redis.reconcileInterval.components.seconds)
         },
