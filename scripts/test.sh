@@ -84,8 +84,11 @@ export ORCA_TEST_PG_START="$PG_START_COMMAND"
 # Prints the swift-testing tests of log file $1 that started and have no passed/failed/skipped line.
 report_unfinished_tests() {
     local started finished
-    started=$(sed -n 's/^.* Test \(.*\) started\.$/\1/p' "$1" | sort -u)
-    finished=$(sed -n 's/^.* Test \(.*\) \(passed\|failed\|skipped\).*$/\1/p' "$1" | sort -u)
+    # Test cases of parameterized tests ("Test case passing …") are left out; a parameterized test ends with
+    # "Test \"X\" with N test cases passed".
+    started=$(grep -v -e 'Test case passing' -e 'Test run started' "$1" | sed -n 's/^.* Test \(.*\) started\.$/\1/p' | sort -u)
+    finished=$(grep -v -e 'Test case passing' -e 'recorded an issue' "$1" |
+        sed -n -E 's/^.* Test (.*) (passed|failed|skipped).*$/\1/p' | sed -E 's/ with [0-9]+ test cases$//' | sort -u)
     comm -23 <(printf '%s\n' "$started") <(printf '%s\n' "$finished") | sed 's/^/    /'
 }
 

@@ -109,13 +109,22 @@ struct ClientResilienceTests {
             let source = harness.source
             let history = Task { try await source.history(of: Self.chart, in: Self.day) }
             try await eventually("the penalty") { harness.client.statistics.penalties == 1 }
-            // Nothing is resent before p-time passes on the (manual) wall clock.
-            try await Task.sleep(for: .milliseconds(200))
+            // The client is asleep for p-time on the (manual) wall clock before the clock moves: advancing sooner
+            // (a loaded machine) would leave its sleep 5 s past a clock that never moves again.
+            let clock = harness.marketClock
+            let resend = clock.now().addingTimeInterval(5)
+            try await eventually("the client waiting out p-time") { clock.deadlines.contains(resend) }
+            // Nothing is resent before p-time passes.
             #expect(harness.sim.stats.snapshot().penaltiesIssued == 1)
             #expect(harness.sim.stats.snapshot().penaltyTicketsHonoured == 0)
             #expect(harness.client.statistics.chartRequests == 1)
-            harness.marketClock.advance(by: 5)
-            let candles = try await history.value
+            clock.advance(by: 5)
+            // Cancelled with the test (its time limit), so a lost wake-up fails instead of hanging the run.
+            let candles = try await withTaskCancellationHandler {
+                try await history.value
+            } onCancel: {
+                history.cancel()
+            }
             #expect(candles == (try harness.expected(Self.chart, Self.day)))
             #expect(harness.sim.stats.snapshot().penaltyTicketsHonoured == 1)
             #expect(harness.client.statistics.chartRequests >= 2)

@@ -148,6 +148,10 @@ public final class ManualWallClock: WallClock, Sendable {
     /// The earliest deadline anyone is sleeping until, if any.
     public var nextDeadline: Date? { state.withLock { $0.sleepers.values.map(\.deadline).min() } }
 
+    /// Every deadline tasks are sleeping until, earliest first — to wait for one particular sleeper (say, a
+    /// component's 5 s back-off: `clock.deadlines.contains(clock.now() + 5)`) when others sleep on the clock too.
+    public var deadlines: [Date] { state.withLock { $0.sleepers.values.map(\.deadline).sorted() } }
+
     public func sleep(until deadline: Date) async throws {
         let id: UInt64 = state.withLock { state in
             state.nextID += 1

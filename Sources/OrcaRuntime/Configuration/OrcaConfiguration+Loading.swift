@@ -470,7 +470,11 @@ enum PostgresURLCheck {
             }
             if let portText, !portText.isEmpty {
                 guard let port = Int(portText), (1...65_535).contains(port) else {
-                    throw parser.error(.invalidURL, "invalid port '\(portText)'; use 1...65535 (\(example))")
+                    // Never echoed: with the '@' missing, the "port" is the password (found by fuzzing).
+                    throw parser.error(
+                        .invalidURL,
+                        "the port after the host is not a number in 1...65535 (with a password, check the '@' "
+                            + "before the host); \(example)")
                 }
             }
         }

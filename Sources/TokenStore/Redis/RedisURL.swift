@@ -124,7 +124,11 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
         var port = Self.defaultPort
         if let portText {
             guard let value = Int(portText), (1...65_535).contains(value) else {
-                throw RedisError(.invalidURL, "invalid port '\(portText)'; expected 1...65535")
+                // Never echoed: with the '@' missing, the "port" is the password.
+                throw RedisError(
+                    .invalidURL,
+                    "the port after the host is not a number in 1...65535 (with a password, check the '@' before "
+                        + "the host)")
             }
             port = value
         }

@@ -49,6 +49,10 @@ struct ConfigurationSecretsTests {
             ["REDIS_URL": "redis://:\(password)@host/db?x=1"],
             ["DATABASE_URL": "postgres://u:\(password)@host:70000/db"],
             ["DATABASE_URL": "mysql://u:\(password)@host/db"],
+            // The '@' lost (found by fuzzing): "user:password" reads as "host:port".
+            ["DATABASE_URL": "postgres://orca:\(password)db.example.com:5432/orca"],
+            ["DATABASE_URL": "postgres://orca:\(password)/orca"],
+            ["REDIS_URL": "redis://default:\(password)/0"],
             ["ORCA_DATABASE_URL": "\(password)"],
             [
                 "ORCA_TRADOVATE_USERNAME": "A", "ORCA_TRADOVATE_PASSWORD": password, "ORCA_TRADOVATE_CID": "x",

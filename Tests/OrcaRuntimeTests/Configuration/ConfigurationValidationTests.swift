@@ -87,7 +87,9 @@ struct ConfigurationValidationTests {
         Case(
             ["DATABASE_URL": "mysql://u@h/db"], .invalidURL, "database.url",
             "unsupported scheme 'mysql'; use postgres:// or postgresql://"),
-        Case(["DATABASE_URL": "postgres://u@h:0/db"], .invalidURL, "database.url", "invalid port '0'"),
+        Case(
+            ["DATABASE_URL": "postgres://u@h:0/db"], .invalidURL, "database.url",
+            "the port after the host is not a number in 1...65535"),
         Case(["ORCA_DATABASE_URL": "just words"], .invalidURL, "database.url", "(set by ORCA_DATABASE_URL)"),
         Case(
             ["ORCA_TRADOVATE_ENVIRONMENT": "custom", "ORCA_TRADOVATE_REST_URL": "ftp://x/v1"], .invalidURL,
