@@ -32,9 +32,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then
-    export PATH="/opt/swift/usr/bin:$PATH"
-fi
+ensure_swift
 ensure_apt_packages pkg-config libpq-dev postgresql
 
 (cd Benchmarks && swift build -c release --product "$PRODUCT")

@@ -65,9 +65,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then
-    export PATH="/opt/swift/usr/bin:$PATH"
-fi
+ensure_swift
 ensure_apt_packages pkg-config openssl libhiredis-dev libpq-dev libcurl4-openssl-dev redis-server postgresql
 if [[ ${ORCA_CHAOS_SKIP_BUILD:-0} != 1 ]]; then
     log "Building orca-run"

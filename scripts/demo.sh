@@ -13,10 +13,7 @@ cd "$REPO_ROOT"
 # shellcheck source=scripts/lib/common.sh
 source scripts/lib/common.sh
 
-if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then
-    export PATH="/opt/swift/usr/bin:$PATH"
-fi
-command -v swift >/dev/null 2>&1 || die "swift is not on PATH; install the Swift toolchain first (swift.org/install)"
+ensure_swift
 
 ensure_apt_packages pkg-config libhiredis-dev libpq-dev libcurl4-openssl-dev
 

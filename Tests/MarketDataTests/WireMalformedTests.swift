@@ -218,7 +218,6 @@ struct WireMalformedTests {
 
     @Test("random byte mutations of real frames never trap")
     func mutationFuzz() async {
-        var random = SplitMix(seed: 20_261_129)
         let seeds = [
             Array(Self.realFrame.utf8), Array(#"c[3000,"Go away!"]"#.utf8),
             Array(#"a[{"s":200,"i":3,"d":{"p-ticket":"abc","p-time":5,"p-captcha":false}}]"#.utf8),
@@ -227,26 +226,13 @@ struct WireMalformedTests {
                     .utf8)
                 + Array(#"1,"low":1,"close":1,"x":[{"y":"\u00e9\\"}]}]}]}}]"#.utf8),
         ]
-        let interesting = Array(#"{}[]",:\-+.eE0123456789tfnu "#.utf8) + [0x00, 0x1F, 0x7F, 0x80, 0xC3, 0xED, 0xFF]
+        var mutator = InputMutator(seed: 20_261_129, interesting: Array(#"{}[]",:\-+.eE0123456789tfnu "#.utf8))
         var decoded = 0
         var failed = 0
         let iterations = InputMutator.iterations(default: 4_000)  // ORCA_FUZZ_ITERATIONS for the long runs
         for iteration in 0..<iterations {
             if iteration % 200 == 0 { await Task.yield() }  // CPU-bound: leave the pool to other suites now and then
-            var bytes = seeds[iteration % seeds.count]
-            for _ in 0..<(1 + random.next(4)) where !bytes.isEmpty {
-                let at = random.next(bytes.count)
-                switch random.next(6) {
-                case 0: bytes[at] = UInt8(truncatingIfNeeded: random.next())
-                case 1: bytes[at] = interesting[random.next(interesting.count)]
-                case 2: bytes.remove(at: at)
-                case 3: bytes.insert(interesting[random.next(interesting.count)], at: at)
-                case 4:
-                    let end = min(bytes.count, at + 1 + random.next(40))
-                    bytes.insert(contentsOf: Array(bytes[at..<end]), at: at)
-                default: bytes.removeSubrange(at..<min(bytes.count, at + 1 + random.next(20)))
-                }
-            }
+            let bytes = mutator.mutate(seeds[iteration % seeds.count])
             let outcome: Result<MarketDataFrame, MarketDataProtocolError> = bytes.withUnsafeBytes { raw in
                 Result { () throws(MarketDataProtocolError) in try MarketDataWire.parse(utf8: raw) }
             }

@@ -38,6 +38,15 @@ ensure_apt_packages() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Puts /opt/swift/usr/bin on PATH when swift is not found (the toolchain's usual place on these machines) and dies
+# with the fix when there is still none.
+ensure_swift() {
+    if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then
+        export PATH="/opt/swift/usr/bin:$PATH"
+    fi
+    command -v swift >/dev/null 2>&1 || die "swift is not on PATH; install the Swift toolchain first (swift.org/install)"
+}
+
 # Prints a random hex secret (default 24 bytes = 48 characters; URL-safe, needs no escaping). Never log it.
 generate_secret() {
     od -An -N"${1:-24}" -tx1 /dev/urandom | tr -d ' \n'

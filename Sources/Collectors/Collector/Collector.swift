@@ -126,6 +126,9 @@ public actor Collector: Service {
         return snapshot
     }
 
+    /// The series whose live chart is quiet right now (``Statistics/quietSeries``), without building a snapshot.
+    public var quietSeries: [Series] { stats.quietSeries }
+
     /// The charts subscribed right now.
     public var subscribedCharts: [ChartKey] {
         subscriptions.keys.sorted { ($0.series, $0.symbol) < ($1.series, $1.symbol) }

@@ -70,7 +70,7 @@ public struct OrcaDaemon: Sendable {
 
         let marketDataProbe: @Sendable () async -> MarketDataObservation = {
             let stats = client.statistics
-            let quiet = await collector.statistics.quietSeries.map(\.description)
+            let quiet = await collector.quietSeries.map(\.description)
             return MarketDataObservation(
                 connected: stats.isConnected, lastError: stats.lastError, reconnects: stats.reconnects,
                 quietCharts: quiet)

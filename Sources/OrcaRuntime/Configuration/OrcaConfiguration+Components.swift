@@ -60,7 +60,10 @@ extension OrcaConfiguration {
             logger: Logger(label: "orca.tokens.auth"))
         let refresher = TokenRefresher(
             logins: logins, auth: auth, store: store, locks: redis,
-            configuration: TokenRefresher.Configuration(reconcileInterval: self.redis.reconcileInterval), clock: clock,
+            // Only a shared store can lose keys behind the daemon's back; the in-memory one is this process.
+            configuration: TokenRefresher.Configuration(
+                reconcileInterval: redis == nil ? nil : self.redis.reconcileInterval),
+            clock: clock,
             logger: Logger(label: "orca.tokens.refresher"))
         return TokenComponents(redis: redis, store: store, deviceID: device.id, refresher: refresher)
     }
